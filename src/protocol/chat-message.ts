@@ -1,0 +1,173 @@
+/**
+ * ChatMessage and acknowledgment (PROTOCOL.md §2): the JSON every transport
+ * carries. Parsing is strict about what the seed requires and bounded in size;
+ * unknown fields are dropped, never echoed.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+
+/** Internal transport ids. The wire uses the seed's labels (see PROTOCOL_LABELS). */
+export type ProtocolId = 'nostr' | 'xmtp' | 'mqtt';
+
+/** Seed spellings of each protocol, as they appear in `receivedVia` and `channelPreferences`. */
+export const PROTOCOL_LABELS: Readonly<Record<ProtocolId, string>> = {
+  nostr: 'nostr',
+  xmtp: 'XMTP V3',
+  mqtt: 'MQTT',
+};
+
+/** Normalises a wire label ('MQTT', 'XMTP V3', 'xmtp', 'Nostr' …) to a ProtocolId, or undefined. */
+export function protocolFromLabel(label: string): ProtocolId | undefined {
+  const l = label.trim().toLowerCase();
+  if (l === 'nostr') return 'nostr';
+  if (l === 'mqtt') return 'mqtt';
+  if (l === 'xmtp' || l.startsWith('xmtp ')) return 'xmtp';
+  return undefined;
+}
+
+/** Default limits; configurable through `limits` in the config file. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
+export const DEFAULT_MAX_CONTENT_CHARS = 16 * 1024;
+
+const ChannelPreferenceSchema = z.object({
+  protocol: z.string().min(1).max(32),
+  preferenceOrder: z.number().int().min(0).max(1000),
+  cannotUse: z.boolean(),
+});
+
+const uuid = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a UUID');
+const timestamp = z.number().int().nonnegative().max(8.64e15);
+
+const BaseSchema = z.object({
+  uuid,
+  timestamp,
+  fromMagnetLink: z.string().min(1).max(2048),
+  channelPreferences: z.array(ChannelPreferenceSchema).max(16).optional(),
+});
+
+export const MessageSchema = BaseSchema.extend({
+  type: z.literal('message'),
+  content: z.string(),
+});
+
+export const AckSchema = BaseSchema.extend({
+  type: z.literal('acknowledgment'),
+  content: z.string().max(256),
+  originalMessageUuid: uuid,
+  receivedAt: timestamp,
+  receivedVia: z.string().min(1).max(32),
+});
+
+export const ChatMessageSchema = z.discriminatedUnion('type', [MessageSchema, AckSchema]);
+
+export type ChannelPreference = z.infer<typeof ChannelPreferenceSchema>;
+export type PlainMessage = z.infer<typeof MessageSchema>;
+export type Acknowledgment = z.infer<typeof AckSchema>;
+export type ChatMessage = z.infer<typeof ChatMessageSchema>;
+
+export interface ParseLimits {
+  maxBytes: number;
+  maxContentChars: number;
+}
+
+export const DEFAULT_PARSE_LIMITS: ParseLimits = {
+  maxBytes: DEFAULT_MAX_MESSAGE_BYTES,
+  maxContentChars: DEFAULT_MAX_CONTENT_CHARS,
+};
+
+/** Why a payload was refused: a short stable code (for metrics) and a human sentence. */
+export interface Rejection {
+  readonly code: RejectionCode;
+  readonly detail: string;
+}
+
+export type RejectionCode =
+  | 'oversized'
+  | 'malformed-json'
+  | 'invalid-message'
+  | 'bad-magnet'
+  | 'bad-signature'
+  | 'sender-mismatch'
+  | 'unsigned'
+  | 'decrypt-failed'
+  | 'wrong-recipient'
+  | 'future-timestamp';
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; rejection: Rejection };
+
+/** Parses one ChatMessage from its JSON text; never throws. */
+export function parseChatMessage(text: string, limits: ParseLimits = DEFAULT_PARSE_LIMITS): ParseResult<ChatMessage> {
+  if (Buffer.byteLength(text, 'utf8') > limits.maxBytes) {
+    return { ok: false, rejection: { code: 'oversized', detail: `message is larger than ${limits.maxBytes} bytes` } };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, rejection: { code: 'malformed-json', detail: 'message is not valid JSON' } };
+  }
+  const parsed = ChatMessageSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? issue.path.join('.') : 'message';
+    return { ok: false, rejection: { code: 'invalid-message', detail: `${where}: ${issue?.message ?? 'invalid'}` } };
+  }
+  if (parsed.data.type === 'message' && parsed.data.content.length > limits.maxContentChars) {
+    return { ok: false, rejection: { code: 'oversized', detail: `content is longer than ${limits.maxContentChars} characters` } };
+  }
+  return { ok: true, value: parsed.data };
+}
+
+/**
+ * Serialises with the seed's field order, so what a seed client reads is the
+ * same shape as what it writes.
+ */
+export function serializeChatMessage(m: ChatMessage): string {
+  if (m.type === 'message') {
+    return JSON.stringify({
+      uuid: m.uuid,
+      type: m.type,
+      content: m.content,
+      timestamp: m.timestamp,
+      fromMagnetLink: m.fromMagnetLink,
+      ...(m.channelPreferences ? { channelPreferences: m.channelPreferences } : {}),
+    });
+  }
+  return JSON.stringify({
+    uuid: m.uuid,
+    type: m.type,
+    content: m.content,
+    timestamp: m.timestamp,
+    fromMagnetLink: m.fromMagnetLink,
+    ...(m.channelPreferences ? { channelPreferences: m.channelPreferences } : {}),
+    originalMessageUuid: m.originalMessageUuid,
+    receivedAt: m.receivedAt,
+    receivedVia: m.receivedVia,
+  });
+}
+
+export function newMessage(fromMagnetLink: string, content: string, now = Date.now()): PlainMessage {
+  return { uuid: randomUUID(), type: 'message', content, timestamp: now, fromMagnetLink };
+}
+
+/** The acknowledgment of `original`, first received via `via` at `receivedAt`. */
+export function newAck(
+  fromMagnetLink: string,
+  original: PlainMessage,
+  via: ProtocolId,
+  receivedAt: number,
+  channelPreferences?: ChannelPreference[],
+  now = Date.now(),
+): Acknowledgment {
+  return {
+    uuid: randomUUID(),
+    type: 'acknowledgment',
+    content: `ACK: ${original.uuid}`,
+    timestamp: now,
+    fromMagnetLink,
+    ...(channelPreferences ? { channelPreferences } : {}),
+    originalMessageUuid: original.uuid,
+    receivedAt,
+    receivedVia: PROTOCOL_LABELS[via],
+  };
+}
