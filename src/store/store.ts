@@ -6,7 +6,7 @@
  * share one database.
  */
 import type { ProtocolId } from '../protocol/chat-message.js';
-import type { CursorStore, SendReport } from '../transports/transport.js';
+import type { CursorStore, FailureReason, SendReport } from '../transports/transport.js';
 
 export type Direction = 'in' | 'out';
 /** Outbound: sent (≥1 transport delivered) | failed (none did) | acked. Inbound: received. */
@@ -84,6 +84,31 @@ export interface EndpointPerformance {
   readonly lastError?: string;
 }
 
+/** One local identity (one bridged room) whose rows share this database. */
+export interface StoredIdentity {
+  /** x-only key of the identity: the `owner` of all its rows. */
+  readonly owner: string;
+  readonly magnetLink: string;
+  readonly label?: string;
+  /** When the identity was first stored (ms); kept on later upserts. */
+  readonly createdAt: number;
+}
+
+/** The outcome of one send on one endpoint of one transport (one row per transport × endpoint of a send). */
+export interface SendResult {
+  readonly owner: string;
+  readonly uuid: string;
+  readonly protocol: ProtocolId;
+  readonly endpoint: string;
+  readonly ok: boolean;
+  readonly latencyMs: number;
+  readonly reason?: FailureReason;
+  /** Short, secret-free description of the failure (EndpointResult.error). */
+  readonly error?: string;
+  /** Local time (ms) the send was recorded. */
+  readonly at: number;
+}
+
 export interface InboundRecord {
   readonly owner: string;
   readonly uuid: string;
@@ -159,6 +184,17 @@ export interface Store extends CursorStore {
   listContacts(owner: string): Promise<Contact[]>;
   findContactByKey(owner: string, xOnly: string): Promise<Contact | undefined>;
   findContactByName(owner: string, name: string): Promise<Contact | undefined>;
+
+  /**
+   * Adds a local identity, or updates its magnet link (and label, when one is
+   * given) if it exists; createdAt is kept. Added to the seam by the store
+   * implementation.
+   */
+  upsertIdentity(i: { owner: string; magnetLink: string; label?: string }): Promise<void>;
+  /** Every local identity, oldest first. */
+  listIdentities(): Promise<StoredIdentity[]>;
+  /** The per-endpoint results of every send of one message (retries included), oldest first. */
+  getSendResults(owner: string, uuid: string): Promise<SendResult[]>;
 
   close(): Promise<void>;
 }

@@ -1,0 +1,266 @@
+/**
+ * The broadcaster: sends one ChatMessage to a peer on every transport at once,
+ * and turns what every transport hears into de-duplicated messages, receipts
+ * and acks (PROTOCOL.md §2). It knows nothing of rooms or platforms, and
+ * nothing of which network a transport is: only the Transport seam.
+ */
+import { EventEmitter } from 'node:events';
+import type { Identity, PublicIdentity } from '../identity/keys.js';
+import { encodeMagnet } from '../identity/magnet.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import {
+  newAck,
+  newMessage,
+  PROTOCOL_LABELS,
+  protocolFromLabel,
+  serializeChatMessage,
+} from '../protocol/chat-message.js';
+import type { Acknowledgment, ChannelPreference, ChatMessage, ParseLimits, PlainMessage, ProtocolId } from '../protocol/chat-message.js';
+import type { Store } from '../store/store.js';
+import type { InboundEnvelope, RejectSink, SendReport, Transport, TransportId } from '../transports/transport.js';
+import { authenticate, proofMatches } from './authenticate.js';
+import type { BroadcasterEventMap } from './events.js';
+
+export interface BroadcasterOptions {
+  readonly identity: Identity;
+  readonly transports: readonly Transport[];
+  readonly store: Store;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly reject: RejectSink;
+  readonly limits: ParseLimits;
+  readonly now?: () => number;
+}
+
+/** The outcome of one send: a report per transport. */
+export interface Delivery {
+  readonly uuid: string;
+  /** True when at least one transport delivered. */
+  readonly ok: boolean;
+  readonly reports: readonly SendReport[];
+}
+
+/** A message the caller wants to send is too large or empty; nothing was sent. */
+export class MessageTooLargeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MessageTooLargeError';
+  }
+}
+
+const ALL_PROTOCOLS = Object.keys(PROTOCOL_LABELS) as ProtocolId[];
+const FIRST_SEEN_CACHE = 10_000;
+
+export class Broadcaster {
+  readonly identity: Identity;
+  readonly magnetLink: string;
+  private readonly events = new EventEmitter();
+  private readonly pending = new Set<Promise<unknown>>();
+  /** uuid → local time its first copy arrived, for "also via X (+N ms)". */
+  private readonly firstSeen = new Map<string, number>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: BroadcasterOptions) {
+    this.identity = opts.identity;
+    this.magnetLink = encodeMagnet(opts.identity);
+    this.now = opts.now ?? Date.now;
+  }
+
+  get transports(): readonly Transport[] {
+    return this.opts.transports;
+  }
+
+  on<K extends keyof BroadcasterEventMap>(event: K, listener: (e: BroadcasterEventMap[K]) => void): this {
+    this.events.on(event, listener);
+    return this;
+  }
+
+  off<K extends keyof BroadcasterEventMap>(event: K, listener: (e: BroadcasterEventMap[K]) => void): this {
+    this.events.off(event, listener);
+    return this;
+  }
+
+  /** Starts every transport; resolves when each has set up listening on the endpoints reachable now. */
+  async start(): Promise<void> {
+    await Promise.all(this.opts.transports.map((t) => t.start((e) => this.onEnvelope(e))));
+  }
+
+  /** Stops the transports after in-flight acks have been sent. */
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+    await Promise.all(this.opts.transports.map((t) => t.stop()));
+  }
+
+  /** Sends `content` as a new message to `to` on every transport. */
+  async send(to: PublicIdentity, content: string): Promise<Delivery> {
+    if (content.length === 0) throw new MessageTooLargeError('message is empty');
+    if (content.length > this.opts.limits.maxContentChars) {
+      throw new MessageTooLargeError(`message is longer than ${this.opts.limits.maxContentChars} characters`);
+    }
+    return this.deliver(to, newMessage(this.magnetLink, content, this.now()));
+  }
+
+  /**
+   * Sends an already built message (same uuid on every call, so a retry is
+   * de-duplicated by the peer). `only` limits the transports, e.g. to those
+   * that failed last time. Records the result in the store.
+   */
+  async deliver(to: PublicIdentity, message: PlainMessage, only?: readonly TransportId[]): Promise<Delivery> {
+    const json = serializeChatMessage(message);
+    if (Buffer.byteLength(json) > this.opts.limits.maxBytes) {
+      throw new MessageTooLargeError(`message is larger than ${this.opts.limits.maxBytes} bytes once encoded`);
+    }
+    const reports = await this.broadcast(to, { uuid: message.uuid, json }, only);
+    await this.opts.store.recordOutbound(
+      {
+        owner: this.identity.xOnly,
+        uuid: message.uuid,
+        peer: to.xOnly,
+        fromMagnetLink: message.fromMagnetLink,
+        content: message.content,
+        timestamp: message.timestamp,
+      },
+      reports,
+    );
+    return { uuid: message.uuid, ok: reports.some((r) => r.ok), reports };
+  }
+
+  /** Sends on every chosen transport in parallel, skipping those the peer said it cannot use. */
+  private async broadcast(to: PublicIdentity, payload: { uuid: string; json: string }, only?: readonly TransportId[]): Promise<SendReport[]> {
+    const prefs = await this.opts.store.getChannelPreferences(this.identity.xOnly, to.xOnly);
+    const cannotUse = new Set(prefs.filter((p) => p.cannotUse).map((p) => p.protocol));
+    const chosen = this.opts.transports.filter((t) => !only || only.includes(t.id));
+    return Promise.all(
+      chosen.map(async (t): Promise<SendReport> => {
+        if (cannotUse.has(t.id)) {
+          return { transport: t.id, ok: false, endpoints: [], latencyMs: 0, reason: 'rejected', error: 'the peer says it cannot use this protocol' };
+        }
+        const report = await t.send({ identity: to }, payload);
+        this.opts.metrics.sent.inc({ transport: t.id, outcome: report.ok ? 'ok' : 'failed' });
+        if (report.ok) this.opts.metrics.sendLatency.observe({ transport: t.id }, report.latencyMs / 1000);
+        return report;
+      }),
+    );
+  }
+
+  /** Our channel preferences as carried in acks: running transports in order, the rest marked unusable. */
+  private ownPreferences(): ChannelPreference[] {
+    const running = this.opts.transports.map((t) => t.id);
+    return ALL_PROTOCOLS.map((p) => ({
+      protocol: PROTOCOL_LABELS[p],
+      preferenceOrder: running.includes(p) ? running.indexOf(p) + 1 : running.length + 1,
+      cannotUse: !running.includes(p),
+    }));
+  }
+
+  /**
+   * Handles one inbound copy. Throws only when the store fails, so the
+   * transport does not confirm the copy to its network and it comes again.
+   */
+  private async onEnvelope(e: InboundEnvelope): Promise<void> {
+    if (proofMatches(e.sender, this.identity)) return; // our own echo (XMTP returns a sender's messages to it)
+    const auth = authenticate(e.body, e.sender, this.opts.limits);
+    if (!auth.ok) {
+      this.opts.reject({ transport: e.transport, endpoint: e.endpoint }, auth.rejection);
+      return;
+    }
+    const { message, sender } = auth.value;
+    this.opts.metrics.received.inc({ transport: e.transport, kind: message.type === 'message' ? 'message' : 'ack' });
+    if (message.type === 'message') await this.onMessage(message, sender, e);
+    else await this.onAck(message, sender, e);
+  }
+
+  private async onMessage(message: PlainMessage, sender: PublicIdentity, e: InboundEnvelope): Promise<void> {
+    const { first } = await this.opts.store.recordInbound({
+      owner: this.identity.xOnly,
+      uuid: message.uuid,
+      peer: sender.xOnly,
+      fromMagnetLink: message.fromMagnetLink,
+      content: message.content,
+      timestamp: message.timestamp,
+      verified: e.verified,
+      protocol: e.transport,
+      endpoint: e.endpoint,
+      receivedAt: e.receivedAt,
+    });
+    if (!first) {
+      this.opts.metrics.duplicates.inc({ transport: e.transport });
+      const firstAt = this.firstSeen.get(message.uuid) ?? (await this.opts.store.getMessage(this.identity.xOnly, message.uuid))?.receivedAt ?? e.receivedAt;
+      this.events.emit('copy', { uuid: message.uuid, via: e.transport, endpoint: e.endpoint, receivedAt: e.receivedAt, afterFirstMs: Math.max(0, e.receivedAt - firstAt) });
+      return;
+    }
+    this.rememberFirst(message.uuid, e.receivedAt);
+    if (message.channelPreferences) await this.applyStated(sender, message);
+    this.events.emit('message', { message, sender, via: e.transport, endpoint: e.endpoint, receivedAt: e.receivedAt, verified: e.verified });
+    this.track(this.sendAck(message, sender, e));
+  }
+
+  private async onAck(ack: Acknowledgment, sender: PublicIdentity, e: InboundEnvelope): Promise<void> {
+    const original = await this.opts.store.getMessage(this.identity.xOnly, ack.originalMessageUuid);
+    if (!original || original.direction !== 'out') return; // not ours (or long gone): nothing to update
+    if (original.peer !== sender.xOnly) {
+      this.opts.reject({ transport: e.transport, endpoint: e.endpoint }, { code: 'sender-mismatch', detail: 'an ack came from someone the message was not sent to' });
+      return;
+    }
+    const outcome = await this.opts.store.recordAck({
+      owner: this.identity.xOnly,
+      originalUuid: ack.originalMessageUuid,
+      peer: sender.xOnly,
+      protocol: e.transport,
+      endpoint: e.endpoint,
+      receivedAt: e.receivedAt,
+    });
+    if (!outcome.known) return;
+    if (ack.channelPreferences && outcome.firstAck) await this.applyStated(sender, ack);
+    this.events.emit('ack', {
+      originalUuid: ack.originalMessageUuid,
+      sender,
+      via: e.transport,
+      endpoint: e.endpoint,
+      receivedAt: e.receivedAt,
+      latencyMs: outcome.latencyMs,
+      firstAck: outcome.firstAck,
+      firstOnProtocol: outcome.firstOnProtocol,
+    });
+  }
+
+  private async applyStated(sender: PublicIdentity, m: ChatMessage): Promise<void> {
+    const stated = (m.channelPreferences ?? []).flatMap((p) => {
+      const protocol = protocolFromLabel(p.protocol);
+      return protocol ? [{ protocol, cannotUse: p.cannotUse }] : [];
+    });
+    if (stated.length > 0) await this.opts.store.applyStatedPreferences(this.identity.xOnly, sender.xOnly, stated);
+  }
+
+  /** Acknowledges the first copy on every transport; acks are never acknowledged. */
+  private async sendAck(message: PlainMessage, sender: PublicIdentity, e: InboundEnvelope): Promise<void> {
+    const ack = newAck(this.magnetLink, message, e.transport, e.receivedAt, this.ownPreferences(), this.now());
+    try {
+      const reports = await this.broadcast(sender, { uuid: ack.uuid, json: serializeChatMessage(ack) });
+      if (!reports.some((r) => r.ok)) {
+        this.opts.log.warn({ uuid: message.uuid, reasons: reports.map((r) => `${r.transport}:${r.reason ?? 'ok'}`) }, 'could not send the acknowledgment on any transport');
+      }
+    } catch (err) {
+      this.opts.log.error({ uuid: message.uuid, err: (err as Error).message }, 'acknowledgment failed');
+    }
+  }
+
+  private rememberFirst(uuid: string, at: number): void {
+    if (this.firstSeen.size >= FIRST_SEEN_CACHE) {
+      const oldest = this.firstSeen.keys().next().value;
+      if (oldest !== undefined) this.firstSeen.delete(oldest);
+    }
+    this.firstSeen.set(uuid, at);
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /** Resolves when no ack is being sent (for tests and orderly shutdown). */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+}

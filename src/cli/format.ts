@@ -1,0 +1,47 @@
+/**
+ * Human-readable lines for the terminal client, in the prototype's words
+ * ("Delivery status: ✓ nostr (3/3 relays) 245ms · ✓ MQTT (3/3 brokers) 12ms").
+ */
+import type { AckEvent, CopyEvent } from '../broadcaster/events.js';
+import type { ProtocolId } from '../protocol/chat-message.js';
+import type { SendReport } from '../transports/transport.js';
+
+/** How each network is named on screen, and what its endpoints are called. */
+const DISPLAY: Readonly<Record<ProtocolId, { label: string; endpoints: string }>> = {
+  nostr: { label: 'nostr', endpoints: 'relays' },
+  mqtt: { label: 'MQTT', endpoints: 'brokers' },
+  xmtp: { label: 'XMTP', endpoints: 'nodes' },
+};
+
+export function protocolName(p: ProtocolId): string {
+  return DISPLAY[p].label;
+}
+
+/** "✓ MQTT (2/3 brokers) 12ms" or "✗ nostr timeout". */
+export function formatReport(r: SendReport): string {
+  const d = DISPLAY[r.transport];
+  const okCount = r.endpoints.filter((e) => e.ok).length;
+  const counts = r.endpoints.length > 1 || r.transport !== 'xmtp' ? ` (${okCount}/${r.endpoints.length} ${d.endpoints})` : '';
+  return r.ok ? `✓ ${d.label}${counts} ${Math.round(r.latencyMs)}ms` : `✗ ${d.label}${r.endpoints.length ? counts : ''} ${r.reason ?? 'failed'}`;
+}
+
+export function formatDelivery(reports: readonly SendReport[]): string {
+  if (reports.length === 0) return 'Delivery status: no transport is configured';
+  return `Delivery status: ${reports.map(formatReport).join(' · ')}`;
+}
+
+export function formatAck(e: Pick<AckEvent, 'via' | 'latencyMs'>): string {
+  return `✓ Acknowledged via ${protocolName(e.via)} (+${Math.round(e.latencyMs)}ms)`;
+}
+
+/** "First received via: MQTT — also: nostr (+120ms)". */
+export function formatArrival(first: ProtocolId, later: ReadonlyArray<Pick<CopyEvent, 'via' | 'afterFirstMs'>>): string {
+  const seen = new Set<ProtocolId>([first]);
+  const also: string[] = [];
+  for (const c of later) {
+    if (seen.has(c.via)) continue;
+    seen.add(c.via);
+    also.push(`${protocolName(c.via)} (+${Math.round(c.afterFirstMs)}ms)`);
+  }
+  return `First received via: ${protocolName(first)}${also.length ? ` — also: ${also.join(', ')}` : ''}`;
+}

@@ -1,0 +1,53 @@
+/**
+ * The one configuration schema. Every key has a default, so an empty file (or
+ * none) is a working configuration; config/default.yaml is tested to parse to
+ * exactly these defaults, so the documented file and the code cannot drift.
+ */
+import { z } from 'zod';
+import { DEFAULT_MAX_CONTENT_CHARS, DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/chat-message.js';
+import { MqttConfigSchema } from '../transports/mqtt/config.js';
+import { NostrConfigSchema } from '../transports/nostr/config.js';
+
+const LogLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+export const ConfigSchema = z
+  .object({
+    /** Where the database, identity and transport state live (relative to the working directory). */
+    dataDir: z.string().min(1).default('./data'),
+    logLevel: LogLevelSchema.default('info'),
+    /** Key file of the service's own identity; default `<dataDir>/identity.json`, created on first start. */
+    identityFile: z.string().min(1).optional(),
+    store: z
+      .object({
+        /** libsql URL: `file:…`, `:memory:`, `libsql://…` or `http(s)://…`; default `file:<dataDir>/roomcast.db`. */
+        url: z.string().min(1).optional(),
+        /** Auth token for a libsql server. Secret: set ROOMCAST_STORE_AUTH_TOKEN (or _FILE) instead of writing it here. */
+        authToken: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
+    limits: z
+      .object({
+        /** Largest ChatMessage JSON accepted or sent, in bytes. */
+        maxMessageBytes: z.number().int().min(1024).max(1024 * 1024).default(DEFAULT_MAX_MESSAGE_BYTES),
+        /** Longest message text, in characters. */
+        maxContentChars: z.number().int().min(1).max(512 * 1024).default(DEFAULT_MAX_CONTENT_CHARS),
+      })
+      .strict()
+      .default({ maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, maxContentChars: DEFAULT_MAX_CONTENT_CHARS }),
+    transports: z
+      .object({
+        mqtt: MqttConfigSchema.extend({ enabled: z.boolean().default(true) }).default(() => withEnabled(MqttConfigSchema)),
+        nostr: NostrConfigSchema.extend({ enabled: z.boolean().default(true) }).default(() => withEnabled(NostrConfigSchema)),
+      })
+      .strict()
+      .default(() => ({ mqtt: withEnabled(MqttConfigSchema), nostr: withEnabled(NostrConfigSchema) })),
+  })
+  .strict();
+
+function withEnabled<S extends z.ZodType>(schema: S): z.output<S> & { enabled: boolean } {
+  return { ...(schema.parse({}) as object), enabled: true } as z.output<S> & { enabled: boolean };
+}
+
+export type Config = z.output<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;

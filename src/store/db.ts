@@ -1,0 +1,194 @@
+/**
+ * The one place that talks to @libsql/client: opens the client, serialises
+ * writes, runs batches and interactive transactions, redacts errors, and
+ * converts row values.
+ *
+ * Why writes go through one in-process lane (measured with @libsql/client
+ * 0.18.0, see test/store/libsql-behaviour.test.ts):
+ * - `:memory:` is a single-connection database. While an interactive
+ *   transaction holds that connection, any other call on the client is
+ *   rejected at once with TRANSACTION_ACTIVE (it does not wait).
+ * - A file database has a pool of connections. A second write transaction on
+ *   another connection fails at once with SQLITE_BUSY, or, with a busy
+ *   timeout, blocks the event loop (libsql calls are synchronous) while the
+ *   transaction it waits for can never reach its COMMIT.
+ * Serialising our own writes removes both. Between processes, SQLite's locks
+ * do the job: every write is a `BEGIN IMMEDIATE` batch or transaction and the
+ * busy timeout makes a second process wait its turn.
+ *
+ * Reads skip the lane (a file database reads a WAL snapshot on another pooled
+ * connection) except on `:memory:`, where they must not meet an open
+ * transaction.
+ */
+import { createClient } from '@libsql/client';
+import type { Client, InStatement, ResultSet, Row, Transaction } from '@libsql/client';
+import { redactError, secretsOf } from './redact.js';
+
+/** How long a write waits for another process's lock on a file database (ms). */
+export const BUSY_TIMEOUT_MS = 5_000;
+
+export type DbKind = 'memory' | 'file' | 'remote';
+
+/** What a write can do while it holds the lane. Never call Db methods from inside (the lane is not re-entrant). */
+export interface Writer {
+  execute(stmt: InStatement): Promise<ResultSet>;
+  /** Runs the statements in one `BEGIN IMMEDIATE` transaction: all or none. One round trip to a server. */
+  batch(stmts: InStatement[]): Promise<ResultSet[]>;
+  /** Runs `fn` in one interactive write transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: Pick<Transaction, 'execute'>) => Promise<T>): Promise<T>;
+}
+
+/** Classifies a libsql URL. Nothing else in the store looks at it. */
+export function dbKind(url: string): DbKind {
+  if (url === ':memory:' || url.startsWith('file::memory:')) return 'memory';
+  if (url.startsWith('file:')) return 'file';
+  return 'remote';
+}
+
+/** A promise chain that runs one task at a time, in call order; a failed task does not block the next. */
+export class Lane {
+  #tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.#tail.then(() => task());
+    this.#tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+export class Db {
+  readonly kind: DbKind;
+  readonly #client: Client;
+  readonly #secrets: readonly string[];
+  readonly #lane = new Lane();
+  #closed = false;
+
+  private constructor(client: Client, kind: DbKind, secrets: readonly string[]) {
+    this.#client = client;
+    this.kind = kind;
+    this.#secrets = secrets;
+  }
+
+  /**
+   * Creates the client. Remote clients connect lazily, so an unreachable
+   * server shows up at the first statement (the migrations), not here.
+   * File databases get WAL and a busy timeout; libsql enables foreign keys
+   * on every connection by default.
+   */
+  static async open(url: string, authToken: string | undefined): Promise<Db> {
+    const secrets = secretsOf(url, authToken);
+    const kind = dbKind(url);
+    let client: Client | undefined;
+    try {
+      client = createClient({
+        url,
+        ...(authToken !== undefined ? { authToken } : {}),
+        // `timeout` is libsql's per-connection busy timeout for local files; it applies to every pooled connection.
+        ...(kind === 'file' ? { timeout: BUSY_TIMEOUT_MS } : {}),
+      });
+      if (kind === 'file') await client.execute('PRAGMA journal_mode = WAL');
+      return new Db(client, kind, secrets);
+    } catch (err) {
+      client?.close();
+      throw redactError(err, secrets);
+    }
+  }
+
+  /** The raw client, for migrations at open time only (nothing else runs yet). */
+  get rawClient(): Client {
+    return this.#client;
+  }
+
+  /** Wraps a raw-client failure (e.g. from migrations) the same way every store call is. */
+  redact(err: unknown): unknown {
+    return redactError(err, this.#secrets);
+  }
+
+  /** Runs one read-only statement. */
+  async read(stmt: InStatement): Promise<ResultSet> {
+    this.#checkOpen();
+    const run = () => this.#client.execute(stmt);
+    try {
+      return await (this.kind === 'memory' ? this.#lane.run(run) : run());
+    } catch (err) {
+      throw this.redact(err);
+    }
+  }
+
+  /** Runs `fn` alone among this store's writes. Errors are redacted; ours (e.g. ContactConflictError) pass unchanged. */
+  async write<T>(fn: (w: Writer) => Promise<T>): Promise<T> {
+    this.#checkOpen();
+    try {
+      return await this.#lane.run(() => fn(this.#writer));
+    } catch (err) {
+      throw this.redact(err);
+    }
+  }
+
+  /** Waits for queued writes, then closes the client. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#lane.run(async () => undefined);
+    this.#client.close();
+  }
+
+  readonly #writer: Writer = {
+    execute: (stmt) => this.#client.execute(stmt),
+    batch: (stmts) => this.#client.batch(stmts, 'write'),
+    transaction: async (fn) => {
+      const tx = await this.#client.transaction('write');
+      try {
+        const result = await fn(tx);
+        await tx.commit();
+        return result;
+      } catch (err) {
+        await tx.rollback().catch(() => undefined);
+        throw err;
+      } finally {
+        tx.close();
+      }
+    },
+  };
+
+  #checkOpen(): void {
+    if (this.#closed) throw new Error('the store is closed');
+  }
+}
+
+// ---- row values ---------------------------------------------------------------
+
+/** A column as a string (throws if it is NULL: a schema/code mismatch, not a data condition). */
+export function str(row: Row, col: string): string {
+  const v = row[col];
+  if (v === null || v === undefined) throw new Error(`column ${col} is unexpectedly NULL`);
+  return String(v);
+}
+
+export function num(row: Row, col: string): number {
+  const v = row[col];
+  if (v === null || v === undefined) throw new Error(`column ${col} is unexpectedly NULL`);
+  return Number(v);
+}
+
+export function optStr(row: Row, col: string): string | undefined {
+  const v = row[col];
+  return v === null || v === undefined ? undefined : String(v);
+}
+
+export function optNum(row: Row, col: string): number | undefined {
+  const v = row[col];
+  return v === null || v === undefined ? undefined : Number(v);
+}
+
+export function bool(row: Row, col: string): boolean {
+  return num(row, col) !== 0;
+}
+
+/** Drops keys whose value is undefined, so optional fields are absent rather than `undefined` or null. */
+export function compact<T extends object>(obj: T): T {
+  for (const key of Object.keys(obj) as Array<keyof T>) {
+    if (obj[key] === undefined) delete obj[key];
+  }
+  return obj;
+}

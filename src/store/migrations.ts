@@ -1,0 +1,211 @@
+/**
+ * Numbered schema migrations. Each one runs in its own write transaction
+ * together with its schema_migrations row, so a database is always at exactly
+ * one version: a failing migration leaves no half-built schema behind, and
+ * re-running is a no-op. A database at a version this code does not know
+ * (written by a newer roomcast) is refused instead of being used with a
+ * schema we cannot reason about.
+ *
+ * Never edit a released migration; append a new one.
+ *
+ * Conventions: every table but endpoint_performance and cursors is scoped by
+ * `owner` (x-only key of the local identity). Times are ms since the epoch
+ * (INTEGER); latencies are REAL (transports measure fractions of a ms).
+ * Enums and booleans are guarded by CHECK constraints, so a bad value cast
+ * past the type system fails the whole transaction it is part of.
+ */
+import type { Client } from '@libsql/client';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: readonly string[];
+}
+
+const PROTOCOL = `('nostr', 'xmtp', 'mqtt')`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: [
+      `CREATE TABLE identities (
+        owner       TEXT PRIMARY KEY,
+        magnet_link TEXT NOT NULL,
+        label       TEXT,
+        created_at  INTEGER NOT NULL
+      )`,
+      `CREATE TABLE contacts (
+        owner       TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        magnet_link TEXT NOT NULL,
+        x_only      TEXT NOT NULL,
+        eth_address TEXT NOT NULL,
+        added_at    INTEGER NOT NULL,
+        PRIMARY KEY (owner, name),
+        UNIQUE (owner, x_only)
+      )`,
+      `CREATE TABLE messages (
+        owner            TEXT NOT NULL,
+        uuid             TEXT NOT NULL,
+        direction        TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        peer             TEXT NOT NULL,
+        from_magnet_link TEXT NOT NULL,
+        content          TEXT NOT NULL,
+        timestamp        INTEGER NOT NULL,
+        state            TEXT NOT NULL CHECK (state IN ('sent', 'failed', 'acked', 'received')),
+        first_via        TEXT CHECK (first_via IS NULL OR first_via IN ${PROTOCOL}),
+        received_at      INTEGER,
+        acked_at         INTEGER,
+        acked_via        TEXT CHECK (acked_via IS NULL OR acked_via IN ${PROTOCOL}),
+        verified         INTEGER NOT NULL CHECK (verified IN (0, 1)),
+        PRIMARY KEY (owner, uuid),
+        CHECK ((direction = 'in') = (state = 'received'))
+      )`,
+      `CREATE INDEX messages_by_time ON messages (owner, timestamp)`,
+      `CREATE TABLE receipts (
+        id          INTEGER PRIMARY KEY,
+        owner       TEXT NOT NULL,
+        uuid        TEXT NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('message', 'ack')),
+        protocol    TEXT NOT NULL CHECK (protocol IN ${PROTOCOL}),
+        endpoint    TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        latency_ms  REAL NOT NULL CHECK (latency_ms >= 0),
+        FOREIGN KEY (owner, uuid) REFERENCES messages (owner, uuid) ON DELETE CASCADE
+      )`,
+      `CREATE INDEX receipts_by_message ON receipts (owner, uuid, kind, protocol)`,
+      `CREATE TABLE send_results (
+        id         INTEGER PRIMARY KEY,
+        owner      TEXT NOT NULL,
+        uuid       TEXT NOT NULL,
+        protocol   TEXT NOT NULL CHECK (protocol IN ${PROTOCOL}),
+        endpoint   TEXT NOT NULL,
+        ok         INTEGER NOT NULL CHECK (ok IN (0, 1)),
+        latency_ms REAL NOT NULL,
+        reason     TEXT CHECK (reason IS NULL OR reason IN ('timeout', 'rejected', 'unreachable', 'error')),
+        error      TEXT,
+        at         INTEGER NOT NULL,
+        FOREIGN KEY (owner, uuid) REFERENCES messages (owner, uuid) ON DELETE CASCADE
+      )`,
+      `CREATE INDEX send_results_by_message ON send_results (owner, uuid)`,
+      `CREATE TABLE channel_preferences (
+        owner            TEXT NOT NULL,
+        peer             TEXT NOT NULL,
+        protocol         TEXT NOT NULL CHECK (protocol IN ${PROTOCOL}),
+        working          INTEGER NOT NULL DEFAULT 0 CHECK (working IN (0, 1)),
+        last_ack_at      INTEGER,
+        avg_latency_ms   REAL,
+        samples          INTEGER NOT NULL DEFAULT 0 CHECK (samples >= 0),
+        preference_order INTEGER NOT NULL DEFAULT 0 CHECK (preference_order >= 0),
+        cannot_use       INTEGER NOT NULL DEFAULT 0 CHECK (cannot_use IN (0, 1)),
+        PRIMARY KEY (owner, peer, protocol)
+      )`,
+      `CREATE TABLE endpoint_performance (
+        protocol         TEXT NOT NULL CHECK (protocol IN ${PROTOCOL}),
+        endpoint         TEXT NOT NULL,
+        sends            INTEGER NOT NULL DEFAULT 0,
+        successes        INTEGER NOT NULL DEFAULT 0,
+        failures         INTEGER NOT NULL DEFAULT 0,
+        total_latency_ms REAL NOT NULL DEFAULT 0,
+        last_ok_at       INTEGER,
+        last_error       TEXT,
+        PRIMARY KEY (protocol, endpoint)
+      )`,
+      `CREATE TABLE cursors (
+        key   TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+      )`,
+    ],
+  },
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+
+/** The database was written by a newer roomcast: refuse it rather than guess. */
+export class SchemaTooNewError extends Error {
+  constructor(
+    readonly databaseVersion: number,
+    readonly knownVersion: number,
+  ) {
+    super(
+      `database schema is at version ${databaseVersion}, but this roomcast only knows versions up to ${knownVersion}; ` +
+        'it was written by a newer roomcast: upgrade roomcast (do not downgrade a database)',
+    );
+    this.name = 'SchemaTooNewError';
+  }
+}
+
+export interface MigrationOutcome {
+  /** Version before, and after. */
+  readonly from: number;
+  readonly to: number;
+  /** Versions applied by this call, in order (empty when the database was current). */
+  readonly applied: number[];
+}
+
+/**
+ * Brings the database up to the newest migration in `migrations` (default:
+ * MIGRATIONS). Safe against a second process migrating at the same time: each
+ * step re-reads the version inside its `BEGIN IMMEDIATE` transaction.
+ */
+export async function migrate(
+  client: Client,
+  migrations: readonly Migration[] = MIGRATIONS,
+  now: () => number = Date.now,
+): Promise<MigrationOutcome> {
+  checkMigrationList(migrations);
+  const known = migrations[migrations.length - 1]?.version ?? 0;
+  await client.execute(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at INTEGER NOT NULL
+  )`);
+  const from = await currentVersion(client);
+  if (from > known) throw new SchemaTooNewError(from, known);
+
+  const applied: number[] = [];
+  for (const m of migrations) {
+    if (m.version <= from) continue;
+    const tx = await client.transaction('write');
+    try {
+      const version = await currentVersion(tx);
+      if (version > known) throw new SchemaTooNewError(version, known);
+      if (version >= m.version) {
+        await tx.rollback();
+        continue; // another process got here first
+      }
+      for (const sql of m.sql) await tx.execute(sql);
+      await tx.execute({
+        sql: 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+        args: [m.version, m.name, now()],
+      });
+      await tx.commit();
+      applied.push(m.version);
+    } catch (err) {
+      await tx.rollback().catch(() => undefined);
+      if (err instanceof SchemaTooNewError) throw err;
+      const detail = err instanceof Error ? err.message : String(err);
+      throw new Error(`schema migration ${m.version} (${m.name}) failed and was rolled back: ${detail}`, { cause: err });
+    } finally {
+      tx.close();
+    }
+  }
+  return { from, to: Math.max(from, known), applied };
+}
+
+/** The highest applied version, 0 for a new database. */
+export async function currentVersion(db: Pick<Client, 'execute'>): Promise<number> {
+  const rs = await db.execute('SELECT coalesce(max(version), 0) AS v FROM schema_migrations');
+  return Number(rs.rows[0]?.['v'] ?? 0);
+}
+
+/** Versions must be 1, 2, 3 …: a gap or a reordering is a programming error worth failing loudly on. */
+function checkMigrationList(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) {
+      throw new Error(`migration list is out of order: entry ${i} has version ${m.version}, expected ${i + 1}`);
+    }
+  });
+}

@@ -1,0 +1,250 @@
+/**
+ * One broker: one mqtt.js client with a stable client id and a persistent
+ * session (clean: false), QoS 1 subscriptions, exponential reconnect backoff,
+ * bounded publishes, and PUBACKs that wait for the inbound handler.
+ */
+import { createHash } from 'node:crypto';
+import { connect } from 'mqtt';
+import type { IClientOptions, IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
+import type { Logger } from '../../observability/logger.js';
+import type { EndpointResult, EndpointStatus } from '../transport.js';
+import { redactUrl } from '../transport.js';
+
+/**
+ * Stable MQTT client id for an identity on one broker: 'rc-' + 20 hex of
+ * sha256(xOnly + '|' + redacted broker URL), 23 characters (the MQTT 3.1.1
+ * limit every broker must accept). Stable across restarts, so the broker
+ * resumes the persistent session; distinct per broker and identity. Derived
+ * from the redacted URL, so changing credentials keeps the session.
+ */
+export function mqttClientId(xOnly: string, brokerUrl: string): string {
+  return `rc-${createHash('sha256').update(`${xOnly}|${redactUrl(brokerUrl)}`).digest('hex').slice(0, 20)}`;
+}
+
+export interface BrokerConnectionOptions {
+  readonly url: string;
+  readonly clientId: string;
+  /** Topics to subscribe to with QoS 1. */
+  readonly topics: readonly string[];
+  readonly connectTimeoutMs: number;
+  readonly reconnectMinMs: number;
+  readonly reconnectMaxMs: number;
+  readonly log: Logger;
+  /**
+   * Handles one inbound publish. Resolving acknowledges it to the broker
+   * (PUBACK); rejecting leaves it unacknowledged, so the broker redelivers it
+   * on the next session resume.
+   */
+  readonly onMessage: (payload: Buffer, topic: string, endpoint: string) => Promise<void>;
+}
+
+/** Delay before reconnect attempt `attempt` (0-based): doubling from min, capped at max, ±10 % jitter. */
+export function backoffDelay(attempt: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
+  const base = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
+  const jittered = Math.round(base * (0.9 + 0.2 * random()));
+  return Math.max(minMs, Math.min(maxMs, jittered));
+}
+
+/** Error text without anything that looks like URL credentials. */
+function describe(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.replace(/\/\/[^/@\s]*@/g, '//').slice(0, 200);
+}
+
+export class BrokerConnection {
+  readonly endpoint: string;
+  private client: MqttClient | undefined;
+  private connected = false;
+  private since = Date.now();
+  private lastError: string | undefined;
+  private attempt = 0;
+  private downLogged = false;
+  private subscribedOnce = false;
+  private stopped = false;
+  private resubscribeTimer: NodeJS.Timeout | undefined;
+  private readyWaiters: Array<() => void> = [];
+
+  constructor(private readonly opts: BrokerConnectionOptions) {
+    this.endpoint = redactUrl(opts.url);
+  }
+
+  /**
+   * Starts connecting. Resolves when the subscriptions are in place, when the
+   * first attempt fails, or after connectTimeoutMs, whichever comes first;
+   * never rejects. The client keeps reconnecting in the background.
+   */
+  start(): Promise<void> {
+    if (this.client || this.stopped) return Promise.resolve();
+    const ready = new Promise<void>((resolve) => {
+      const timer = setTimeout(done, this.opts.connectTimeoutMs);
+      this.readyWaiters.push(done);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    const options: IClientOptions = {
+      protocolVersion: 4,
+      clientId: this.opts.clientId,
+      clean: false,
+      keepalive: 30,
+      connectTimeout: this.opts.connectTimeoutMs,
+      reconnectPeriod: this.opts.reconnectMinMs,
+      resubscribe: false,
+      queueQoSZero: false,
+    };
+    const client = connect(this.opts.url, options);
+    this.client = client;
+    client.handleMessage = (packet, callback) => this.handleMessage(packet, callback);
+    client.on('connect', (connack) => this.onConnect(connack));
+    client.on('close', () => this.onClose());
+    client.on('error', (err) => {
+      this.lastError = describe(err);
+    });
+    client.on('reconnect', () => {
+      // mqtt.js reads reconnectPeriod each time a connection closes: set the
+      // delay for the next failure of this attempt.
+      this.attempt += 1;
+      client.options.reconnectPeriod = backoffDelay(this.attempt, this.opts.reconnectMinMs, this.opts.reconnectMaxMs);
+    });
+    return ready;
+  }
+
+  /** Publishes with QoS 1 and waits for PUBACK; never throws, never queues while offline. */
+  publish(topic: string, payload: string, timeoutMs: number, startedAt: number): Promise<EndpointResult> {
+    const endpoint = this.endpoint;
+    const client = this.client;
+    if (this.stopped || !client || !this.connected || !client.connected) {
+      return Promise.resolve({
+        endpoint,
+        ok: false,
+        latencyMs: Date.now() - startedAt,
+        reason: 'unreachable',
+        error: this.stopped ? 'transport stopped' : `not connected${this.lastError ? ` (${this.lastError})` : ''}`,
+      });
+    }
+    return new Promise<EndpointResult>((resolve) => {
+      let settled = false;
+      const finish = (r: Omit<EndpointResult, 'endpoint' | 'latencyMs'>) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve({ endpoint, latencyMs: Date.now() - startedAt, ...r });
+      };
+      const timer = setTimeout(
+        () => finish({ ok: false, reason: this.connected ? 'timeout' : 'unreachable', error: `no PUBACK within ${timeoutMs} ms` }),
+        timeoutMs,
+      );
+      try {
+        client.publish(topic, payload, { qos: 1, retain: false }, (err) => {
+          if (err) finish({ ok: false, reason: this.connected ? 'error' : 'unreachable', error: describe(err) });
+          else finish({ ok: true });
+        });
+      } catch (err) {
+        finish({ ok: false, reason: 'error', error: describe(err) });
+      }
+    });
+  }
+
+  status(): EndpointStatus {
+    return {
+      endpoint: this.endpoint,
+      connected: this.connected,
+      since: this.since,
+      ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
+    };
+  }
+
+  /** Ends the client at once (no offline queue survives); idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.resubscribeTimer);
+    this.releaseWaiters();
+    if (this.connected) this.setConnected(false);
+    const client = this.client;
+    if (!client) return;
+    await new Promise<void>((resolve) => {
+      const fallback = setTimeout(resolve, 2000);
+      client.end(true, {}, () => {
+        clearTimeout(fallback);
+        resolve();
+      });
+    });
+  }
+
+  private onConnect(connack: IConnackPacket): void {
+    if (this.stopped) return;
+    this.attempt = 0;
+    if (this.client) this.client.options.reconnectPeriod = this.opts.reconnectMinMs;
+    this.setConnected(true);
+    this.downLogged = false;
+    this.opts.log.info({ endpoint: this.endpoint, sessionPresent: connack.sessionPresent }, 'mqtt broker connected');
+    // The first connection of this process always subscribes (a stale session
+    // may lack our topics); later ones only when the broker lost the session.
+    if (!this.subscribedOnce || !connack.sessionPresent) this.subscribe();
+    else this.releaseWaiters();
+  }
+
+  private subscribe(): void {
+    const client = this.client;
+    if (!client || this.stopped || !this.connected) return;
+    client.subscribe([...this.opts.topics], { qos: 1 }, (err, granted) => {
+      if (this.stopped) return;
+      const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
+      if (err || refused.length > 0) {
+        this.lastError = err ? `subscribe failed: ${describe(err)}` : `subscription refused for ${refused.length} topic(s)`;
+        this.opts.log.warn({ endpoint: this.endpoint, error: this.lastError }, 'mqtt subscribe failed; retrying');
+        clearTimeout(this.resubscribeTimer);
+        this.resubscribeTimer = setTimeout(() => this.subscribe(), this.opts.reconnectMinMs);
+        this.resubscribeTimer.unref();
+        return;
+      }
+      this.subscribedOnce = true;
+      this.releaseWaiters();
+    });
+  }
+
+  private onClose(): void {
+    if (this.stopped) return;
+    if (this.connected) {
+      this.setConnected(false);
+      this.opts.log.warn({ endpoint: this.endpoint, error: this.lastError }, 'mqtt broker disconnected; reconnecting with backoff');
+      this.downLogged = true;
+    } else if (!this.downLogged) {
+      this.opts.log.warn({ endpoint: this.endpoint, error: this.lastError }, 'mqtt broker unreachable; retrying in the background');
+      this.downLogged = true;
+    }
+    // start() does not wait for the retries of a broker that is down.
+    this.releaseWaiters();
+  }
+
+  private handleMessage(packet: IPublishPacket, callback: (err?: Error) => void): void {
+    if (this.stopped) {
+      callback(new Error('transport stopped'));
+      return;
+    }
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload, 'utf8') : packet.payload;
+    this.opts.onMessage(payload, packet.topic, this.endpoint).then(
+      () => callback(),
+      (err: unknown) => {
+        this.opts.log.warn(
+          { endpoint: this.endpoint, topic: packet.topic, error: describe(err) },
+          'inbound mqtt message handler failed; message not acknowledged to the broker',
+        );
+        callback(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  }
+
+  private setConnected(connected: boolean): void {
+    this.connected = connected;
+    this.since = Date.now();
+  }
+
+  private releaseWaiters(): void {
+    const waiters = this.readyWaiters;
+    this.readyWaiters = [];
+    for (const w of waiters) w();
+  }
+}

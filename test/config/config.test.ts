@@ -1,0 +1,106 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { ConfigSchema } from '../../src/config/schema.js';
+
+const defaultYaml = new URL('../../config/default.yaml', import.meta.url).pathname;
+
+async function tmp(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'rc-cfg-'));
+}
+
+describe('config', () => {
+  it('config/default.yaml is exactly the built-in defaults', () => {
+    const fromFile = ConfigSchema.parse(parseYaml(readFileSync(defaultYaml, 'utf8')));
+    expect(fromFile).toEqual(ConfigSchema.parse({}));
+  });
+
+  it('config/default.yaml names every key of the schema', () => {
+    const file = parseYaml(readFileSync(defaultYaml, 'utf8')) as Record<string, Record<string, unknown>>;
+    const defaults = ConfigSchema.parse({});
+    for (const t of ['mqtt', 'nostr'] as const) {
+      expect(Object.keys(file.transports![t] as object).sort()).toEqual(Object.keys(defaults.transports[t]).sort());
+    }
+    expect(Object.keys(file.limits!).sort()).toEqual(Object.keys(defaults.limits).sort());
+  });
+
+  it('uses built-in defaults with no file, deriving paths from the data dir', async () => {
+    const cwd = await tmp();
+    const c = loadConfig({}, {}, cwd);
+    expect(c.source).toBeUndefined();
+    expect(c.dataDir).toBe(join(cwd, 'data'));
+    expect(c.identityFile).toBe(join(cwd, 'data', 'identity.json'));
+    expect(c.storeUrl).toBe(`file:${join(cwd, 'data', 'roomcast.db')}`);
+  });
+
+  it('reads ROOMCAST_CONFIG, then lets the environment and flags override it', async () => {
+    const cwd = await tmp();
+    await writeFile(join(cwd, 'my.yaml'), 'logLevel: debug\ntransports:\n  mqtt:\n    brokers: [mqtt://a:1883]\n');
+    const c = loadConfig({ ROOMCAST_CONFIG: 'my.yaml' }, {}, cwd);
+    expect(c.source).toBe(join(cwd, 'my.yaml'));
+    expect(c.config.logLevel).toBe('debug');
+    expect(c.config.transports.mqtt.brokers).toEqual(['mqtt://a:1883']);
+
+    const e = loadConfig(
+      { ROOMCAST_CONFIG: 'my.yaml', ROOMCAST_LOG_LEVEL: 'warn', ROOMCAST_DATA_DIR: '/srv/rc', ROOMCAST_MQTT_BROKERS: 'mqtt://b:1,mqtt://c:2', ROOMCAST_NOSTR_RELAYS: 'ws://r:1' },
+      {},
+      cwd,
+    );
+    expect(e.config.logLevel).toBe('warn');
+    expect(e.dataDir).toBe('/srv/rc');
+    expect(e.config.transports.mqtt.brokers).toEqual(['mqtt://b:1', 'mqtt://c:2']);
+    expect(e.config.transports.nostr.relays).toEqual(['ws://r:1']);
+
+    const f = loadConfig({ ROOMCAST_CONFIG: 'my.yaml' }, { mqttBrokers: ['mqtt://flag:1883'] }, cwd);
+    expect(f.config.transports.mqtt.brokers).toEqual(['mqtt://flag:1883']);
+    expect(f.config.transports.nostr.enabled).toBe(false);
+  });
+
+  it('reads ./roomcast.yaml when ROOMCAST_CONFIG is not set', async () => {
+    const cwd = await tmp();
+    await writeFile(join(cwd, 'roomcast.yaml'), 'logLevel: error\n');
+    expect(loadConfig({}, {}, cwd).config.logLevel).toBe('error');
+  });
+
+  it('takes secrets from the environment or a _FILE, and never prints them', async () => {
+    const cwd = await tmp();
+    await writeFile(join(cwd, 'token'), 'file-secret\n');
+    expect(loadConfig({ ROOMCAST_STORE_AUTH_TOKEN: 'env-secret' }, {}, cwd).config.store.authToken).toBe('env-secret');
+    expect(loadConfig({ ROOMCAST_STORE_AUTH_TOKEN_FILE: join(cwd, 'token') }, {}, cwd).config.store.authToken).toBe('file-secret');
+    await writeFile(join(cwd, 'bad.yaml'), 'store:\n  authToken: "s3cr3t-value"\n  bogus: 1\n');
+    const err = (() => {
+      try {
+        loadConfig({ ROOMCAST_CONFIG: 'bad.yaml' }, {}, cwd);
+      } catch (e) {
+        return e as Error;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err!.message).toContain('store');
+    expect(err!.message).not.toContain('s3cr3t-value');
+  });
+
+  const bad: Array<[string, string, RegExp]> = [
+    ['not YAML', 'a: [1,', /not valid YAML/],
+    ['a list at the top', '- 1\n', /mapping/],
+    ['an unknown key', 'colour: blue\n', /colour|unrecognized/i],
+    ['a bad log level', 'logLevel: loud\n', /logLevel/],
+    ['a bad broker URL', 'transports:\n  mqtt:\n    brokers: ["http://x"]\n', /transports\.mqtt\.brokers\.0/],
+    ['a bad relay URL', 'transports:\n  nostr:\n    relays: ["mqtt://x"]\n', /transports\.nostr\.relays/],
+    ['a too small message limit', 'limits:\n  maxMessageBytes: 10\n', /limits\.maxMessageBytes/],
+    ['backoff bounds reversed', 'transports:\n  mqtt:\n    reconnectMinMs: 5000\n    reconnectMaxMs: 100\n', /reconnectMinMs/],
+  ];
+  for (const [what, text, pattern] of bad) {
+    it(`rejects ${what}, naming the key and the file`, async () => {
+      const cwd = await tmp();
+      await writeFile(join(cwd, 'c.yaml'), text);
+      expect(() => loadConfig({ ROOMCAST_CONFIG: 'c.yaml' }, {}, cwd)).toThrow(pattern);
+      expect(() => loadConfig({ ROOMCAST_CONFIG: 'c.yaml' }, {}, cwd)).toThrow(/c\.yaml/);
+    });
+  }
+});
