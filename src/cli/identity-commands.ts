@@ -32,6 +32,8 @@ export async function identityNew(o: { out: string; force: boolean; json: boolea
   print(id, o.json, out);
 }
 
-export async function identityShow(file: string, o: { json: boolean }, out: Out): Promise<void> {
-  print(await loadIdentity(file), o.json, out);
+export async function identityShow(file: string, o: { json: boolean; magnet: boolean }, out: Out): Promise<void> {
+  const id = await loadIdentity(file);
+  if (o.magnet) out(`${encodeMagnet(id)}\n`);
+  else print(id, o.json, out);
 }

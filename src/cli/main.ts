@@ -45,7 +45,8 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .description('print the magnet link, Ethereum address and npub of a key file')
     .argument('<file>', 'key file')
     .option('--json', 'print as JSON', false)
-    .action(async (file: string, o: { json: boolean }) => identityShow(file, o, out));
+    .option('--magnet', 'print only the magnet link (for scripts)', false)
+    .action(async (file: string, o: { json: boolean; magnet: boolean }) => identityShow(file, o, out));
 
   withNodeOptions(
     program

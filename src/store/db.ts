@@ -29,13 +29,16 @@ export const BUSY_TIMEOUT_MS = 5_000;
 
 export type DbKind = 'memory' | 'file' | 'remote';
 
+/** Anything that runs one statement: a transaction inside a write, or `Db.reader` outside. */
+export type Executor = Pick<Transaction, 'execute'>;
+
 /** What a write can do while it holds the lane. Never call Db methods from inside (the lane is not re-entrant). */
 export interface Writer {
   execute(stmt: InStatement): Promise<ResultSet>;
   /** Runs the statements in one `BEGIN IMMEDIATE` transaction: all or none. One round trip to a server. */
   batch(stmts: InStatement[]): Promise<ResultSet[]>;
   /** Runs `fn` in one interactive write transaction: committed when it resolves, rolled back when it throws. */
-  transaction<T>(fn: (tx: Pick<Transaction, 'execute'>) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T>;
 }
 
 /** Classifies a libsql URL. Nothing else in the store looks at it. */
@@ -114,6 +117,9 @@ export class Db {
       throw this.redact(err);
     }
   }
+
+  /** `read` as an Executor, so row loaders work both inside a transaction and on their own. */
+  readonly reader: Executor = { execute: (stmt: InStatement) => this.read(stmt) };
 
   /** Runs `fn` alone among this store's writes. Errors are redacted; ours (e.g. ContactConflictError) pass unchanged. */
   async write<T>(fn: (w: Writer) => Promise<T>): Promise<T> {

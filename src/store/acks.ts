@@ -1,0 +1,76 @@
+/**
+ * Acks for our outbound messages: one interactive write transaction per ack
+ * copy, because what it writes depends on what it reads (is this the first
+ * ack? the first on this protocol?) and the read must not go stale before the
+ * write, even with another process on the same database (`BEGIN IMMEDIATE`).
+ */
+import type { AckOutcome, AckRecord } from './store.js';
+import { num, str } from './db.js';
+import type { Db } from './db.js';
+import { insertReceipt, latencyBetween } from './messages.js';
+import { noteAck, rerank } from './preferences.js';
+
+const UNKNOWN: AckOutcome = { known: false, firstAck: false, firstOnProtocol: false, latencyMs: 0 };
+
+/**
+ * Records one ack copy. Unknown original (no outbound message of `owner`
+ * with that uuid) → `known: false` and nothing written. Otherwise, in one
+ * transaction:
+ * 1. first ack of the message: state 'acked', acked_at, acked_via;
+ * 2. an 'ack' receipt (latency = receivedAt − the message's timestamp, ≥ 0);
+ * 3. the peer's preference row for the protocol: working, last_ack_at, and —
+ *    for the first ack copy of this message on this protocol only — one more
+ *    sample in the running mean (copies from other relays of the same
+ *    protocol say nothing new about the peer's latency);
+ * 4. the peer's preference order, recomputed.
+ * `peer` is the ack's sender as the caller authenticated it; the store does
+ * not compare it with the message's recipient.
+ */
+export async function recordAck(db: Db, a: AckRecord): Promise<AckOutcome> {
+  return db.write((w) =>
+    w.transaction(async (tx) => {
+      const msg = await tx.execute({
+        sql: `SELECT timestamp, state FROM messages WHERE owner = ? AND uuid = ? AND direction = 'out'`,
+        args: [a.owner, a.originalUuid],
+      });
+      const row = msg.rows[0];
+      if (!row) return UNKNOWN;
+
+      const latencyMs = latencyBetween(num(row, 'timestamp'), a.receivedAt);
+      const firstAck = str(row, 'state') !== 'acked';
+      const prior = await tx.execute({
+        sql: `SELECT EXISTS (SELECT 1 FROM receipts WHERE owner = ? AND uuid = ? AND kind = 'ack' AND protocol = ?) AS seen`,
+        args: [a.owner, a.originalUuid, a.protocol],
+      });
+      const firstOnProtocol = Number(prior.rows[0]?.['seen'] ?? 0) === 0;
+
+      if (firstAck) {
+        await tx.execute({
+          sql: `UPDATE messages SET state = 'acked', acked_at = ?, acked_via = ? WHERE owner = ? AND uuid = ?`,
+          args: [a.receivedAt, a.protocol, a.owner, a.originalUuid],
+        });
+      }
+      await tx.execute(
+        insertReceipt({
+          owner: a.owner,
+          uuid: a.originalUuid,
+          kind: 'ack',
+          protocol: a.protocol,
+          endpoint: a.endpoint,
+          receivedAt: a.receivedAt,
+          latencyMs,
+        }),
+      );
+      await noteAck(tx, {
+        owner: a.owner,
+        peer: a.peer,
+        protocol: a.protocol,
+        receivedAt: a.receivedAt,
+        latencyMs,
+        sample: firstOnProtocol,
+      });
+      await rerank(tx, a.owner, a.peer);
+      return { known: true, firstAck, firstOnProtocol, latencyMs };
+    }),
+  );
+}

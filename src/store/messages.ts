@@ -1,0 +1,122 @@
+/**
+ * messages and receipts: persistent de-duplication of inbound copies
+ * (PROTOCOL.md §4: the seed de-duplicates in memory only, so retained MQTT
+ * messages come back after every restart), and reading messages back.
+ */
+import type { Row } from '@libsql/client';
+import type { ProtocolId } from '../protocol/chat-message.js';
+import type { Direction, InboundRecord, MessageState, Receipt, ReceiptKind, StoredMessage } from './store.js';
+import { bool, compact, num, optNum, optStr, str } from './db.js';
+import type { Db, Executor } from './db.js';
+
+const MESSAGE_COLUMNS = `owner, uuid, direction, peer, from_magnet_link, content, timestamp, state,
+  first_via, received_at, acked_at, acked_via, verified`;
+
+/** Milliseconds between two times, never negative (clocks of different machines disagree). */
+export function latencyBetween(sentAt: number, receivedAt: number): number {
+  return Math.max(0, receivedAt - sentAt);
+}
+
+export function toMessage(r: Row): StoredMessage {
+  return compact({
+    owner: str(r, 'owner'),
+    uuid: str(r, 'uuid'),
+    direction: str(r, 'direction') as Direction,
+    peer: str(r, 'peer'),
+    fromMagnetLink: str(r, 'from_magnet_link'),
+    content: str(r, 'content'),
+    timestamp: num(r, 'timestamp'),
+    state: str(r, 'state') as MessageState,
+    firstVia: optStr(r, 'first_via') as ProtocolId | undefined,
+    receivedAt: optNum(r, 'received_at'),
+    ackedAt: optNum(r, 'acked_at'),
+    ackedVia: optStr(r, 'acked_via') as ProtocolId | undefined,
+    verified: bool(r, 'verified'),
+  });
+}
+
+function toReceipt(r: Row): Receipt {
+  return {
+    owner: str(r, 'owner'),
+    uuid: str(r, 'uuid'),
+    kind: str(r, 'kind') as ReceiptKind,
+    protocol: str(r, 'protocol') as ProtocolId,
+    endpoint: str(r, 'endpoint'),
+    receivedAt: num(r, 'received_at'),
+    latencyMs: num(r, 'latency_ms'),
+  };
+}
+
+/**
+ * Records one inbound copy in one write batch (one transaction, one round
+ * trip): the message row if (owner, uuid) is new — `ON CONFLICT DO NOTHING`,
+ * so the primary key, not a read-then-write, decides which copy is first —
+ * and always a 'message' receipt. `first` is the insert's row count, hence
+ * true exactly once per (owner, uuid) whatever the concurrency, process or
+ * restart. A later copy never changes the stored message (the first copy's
+ * content, protocol and verified flag stand). If the uuid is already one of
+ * our outbound messages, the copy is not first and its receipt is attached to
+ * that message.
+ */
+export async function recordInbound(db: Db, r: InboundRecord): Promise<{ first: boolean; latencyMs: number }> {
+  const latencyMs = latencyBetween(r.timestamp, r.receivedAt);
+  const [inserted] = await db.write((w) =>
+    w.batch([
+      {
+        sql: `INSERT INTO messages (owner, uuid, direction, peer, from_magnet_link, content, timestamp, state,
+                first_via, received_at, verified)
+              VALUES (?, ?, 'in', ?, ?, ?, ?, 'received', ?, ?, ?)
+              ON CONFLICT (owner, uuid) DO NOTHING`,
+        args: [r.owner, r.uuid, r.peer, r.fromMagnetLink, r.content, r.timestamp, r.protocol, r.receivedAt, r.verified ? 1 : 0],
+      },
+      insertReceipt({ ...r, kind: 'message', latencyMs }),
+    ]),
+  );
+  return { first: inserted?.rowsAffected === 1, latencyMs };
+}
+
+/** The INSERT for one receipt row (part of a caller's batch or transaction). */
+export function insertReceipt(r: Receipt): { sql: string; args: Array<string | number> } {
+  return {
+    sql: `INSERT INTO receipts (owner, uuid, kind, protocol, endpoint, received_at, latency_ms)
+          VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    args: [r.owner, r.uuid, r.kind, r.protocol, r.endpoint, r.receivedAt, r.latencyMs],
+  };
+}
+
+export async function loadMessage(ex: Executor, owner: string, uuid: string): Promise<StoredMessage | undefined> {
+  const rs = await ex.execute({
+    sql: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE owner = ? AND uuid = ?`,
+    args: [owner, uuid],
+  });
+  const row = rs.rows[0];
+  return row ? toMessage(row) : undefined;
+}
+
+export function getMessage(db: Db, owner: string, uuid: string): Promise<StoredMessage | undefined> {
+  return loadMessage(db.reader, owner, uuid);
+}
+
+/**
+ * Newest first by the message's own timestamp; equal timestamps newest-stored
+ * first. A limit ≤ 0 (or NaN) returns nothing; Infinity returns everything.
+ */
+export async function listMessages(db: Db, owner: string, limit: number): Promise<StoredMessage[]> {
+  if (!(limit >= 1)) return [];
+  const n = limit === Number.POSITIVE_INFINITY ? -1 : Math.floor(limit); // SQLite: LIMIT -1 = no limit
+  const rs = await db.read({
+    sql: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE owner = ? ORDER BY timestamp DESC, rowid DESC LIMIT ?`,
+    args: [owner, n],
+  });
+  return rs.rows.map(toMessage);
+}
+
+/** Every receipt of one message ('message' copies for inbound, 'ack' copies for outbound), oldest first. */
+export async function getReceipts(db: Db, owner: string, uuid: string): Promise<Receipt[]> {
+  const rs = await db.read({
+    sql: `SELECT owner, uuid, kind, protocol, endpoint, received_at, latency_ms
+          FROM receipts WHERE owner = ? AND uuid = ? ORDER BY received_at, id`,
+    args: [owner, uuid],
+  });
+  return rs.rows.map(toReceipt);
+}

@@ -1,0 +1,438 @@
+/**
+ * One relay: a WebSocket (`ws`; Node 20 has no global WebSocket) that
+ * reconnects with exponential backoff, keeps one subscription whose filters
+ * are recomputed on every (re)subscribe, answers NIP-42 AUTH challenges,
+ * publishes events and waits for the relay's OK.
+ *
+ * Inbound EVENT frames are handed to the owner strictly in order, one at a
+ * time (the handler is awaited); progress marks (for the resume cursor) are
+ * interleaved in the same queue, so the cursor never passes an event that
+ * has not been handled. Nothing thrown in a socket handler escapes.
+ */
+import { randomBytes } from 'node:crypto';
+import WebSocket from 'ws';
+import type { RawData } from 'ws';
+import type { EventTemplate, NostrEvent } from 'nostr-tools/pure';
+import type { Filter } from 'nostr-tools/filter';
+import { makeAuthEvent } from 'nostr-tools/nip42';
+import type { Logger } from '../../observability/logger.js';
+import type { EndpointStatus, FailureReason } from '../transport.js';
+
+export interface RelayConnectionOptions {
+  readonly connectTimeoutMs: number;
+  readonly reconnectMinMs: number;
+  readonly reconnectMaxMs: number;
+  readonly pingIntervalMs: number;
+  /** Largest WebSocket frame accepted; a larger one drops the connection. */
+  readonly maxFrameBytes: number;
+  /** Inbound events waiting for the handler before the connection is dropped (and later resumed). */
+  readonly maxQueuedEvents?: number;
+}
+
+export interface RelayConnectionHooks {
+  /** Filters for the next (re)subscription. */
+  filters(): Promise<Filter[]>;
+  /** One EVENT from our subscription, freshly parsed; awaited, in arrival order. Must not throw. */
+  onEvent(raw: unknown, receivedAt: number): Promise<void>;
+  /** Everything the relay sent before `atMs` has been handled (only called while the subscription is live). */
+  onProgress(atMs: number): void;
+  /** Signs a NIP-42 AUTH event; without it challenges are ignored. */
+  signAuth?(template: EventTemplate): NostrEvent;
+}
+
+export type PublishOutcome = { ok: true } | { ok: false; reason: FailureReason; error: string };
+
+export class RelayConnection {
+  private ws: WebSocket | undefined;
+  private gen = 0;
+  private stopped = false;
+  private isOpen = false;
+  private changedAt = Date.now();
+  private lastError: string | undefined;
+  private everConnected = false;
+  private reportedDown = false;
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private alive = true;
+  private live = false;
+  private readonly subId = `rc-${randomBytes(6).toString('hex')}`;
+  private reqSentAt = 0;
+  private authEventId: string | undefined;
+  private authed = false;
+  private resubscribeAfterAuth = false;
+  private authRetries = 0;
+  private readonly pending = new Map<string, Set<(o: PublishOutcome) => void>>();
+  private queue: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private firstSettle: (() => void) | undefined;
+  private readonly first: Promise<void>;
+
+  constructor(
+    readonly url: string,
+    /** The URL without credentials: used in logs, reports and envelopes. */
+    readonly label: string,
+    private readonly options: RelayConnectionOptions,
+    private readonly hooks: RelayConnectionHooks,
+    private readonly log: Logger,
+  ) {
+    this.first = new Promise((resolve) => (this.firstSettle = resolve));
+  }
+
+  get connected(): boolean {
+    return this.isOpen;
+  }
+
+  /**
+   * Starts connecting. Resolves when the first attempt settled: subscribed and
+   * caught up (EOSE), failed, or timed out; retries continue in the background.
+   */
+  start(): Promise<void> {
+    if (!this.stopped && this.gen === 0) this.connect();
+    const bound = setTimeout(() => this.settleFirst(), 2 * this.options.connectTimeoutMs);
+    bound.unref?.();
+    return this.first.finally(() => clearTimeout(bound));
+  }
+
+  status(): EndpointStatus {
+    return {
+      endpoint: this.label,
+      connected: this.isOpen,
+      since: this.changedAt,
+      ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
+    };
+  }
+
+  /** Sends a prepared `["EVENT", …]` frame and waits for the relay's OK for `eventId`. Never throws. */
+  publish(eventId: string, frame: string, timeoutMs: number): Promise<PublishOutcome> {
+    const ws = this.ws;
+    if (this.stopped || !this.isOpen || !ws || ws.readyState !== WebSocket.OPEN) {
+      return Promise.resolve({ ok: false, reason: 'unreachable', error: this.stopped ? 'transport stopped' : 'not connected' });
+    }
+    return new Promise((resolve) => {
+      let waiters = this.pending.get(eventId);
+      if (!waiters) this.pending.set(eventId, (waiters = new Set()));
+      const set = waiters;
+      const finish = (o: PublishOutcome) => {
+        clearTimeout(timer);
+        set.delete(finish);
+        if (set.size === 0 && this.pending.get(eventId) === set) this.pending.delete(eventId);
+        resolve(o);
+      };
+      const timer = setTimeout(() => finish({ ok: false, reason: 'timeout', error: `no OK within ${timeoutMs} ms` }), timeoutMs);
+      set.add(finish);
+      try {
+        ws.send(frame, (err) => {
+          if (err) finish({ ok: false, reason: 'unreachable', error: `send failed: ${err.message}` });
+        });
+      } catch (err) {
+        finish({ ok: false, reason: 'unreachable', error: `send failed: ${String(err)}` });
+      }
+    });
+  }
+
+  /** Closes the connection and stops reconnecting; idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.pingTimer);
+    this.settleFirst();
+    const ws = this.ws;
+    this.ws = undefined;
+    this.gen++;
+    this.setOpen(false, 'stopped');
+    this.failPending('transport stopped');
+    if (!ws || ws.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      const done = setTimeout(() => {
+        ws.terminate();
+        resolve();
+      }, 1000);
+      ws.once('close', () => {
+        clearTimeout(done);
+        resolve();
+      });
+      try {
+        if (ws.readyState === WebSocket.OPEN) {
+          ws.send(JSON.stringify(['CLOSE', this.subId]));
+          ws.close(1000);
+        } else {
+          ws.terminate();
+        }
+      } catch {
+        ws.terminate();
+      }
+    });
+    await this.queue;
+  }
+
+  // ───────────────────────── connection lifecycle ─────────────────────────
+
+  private connect(): void {
+    if (this.stopped) return;
+    const gen = ++this.gen;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.url, { handshakeTimeout: this.options.connectTimeoutMs, maxPayload: this.options.maxFrameBytes });
+    } catch (err) {
+      this.onClosed(gen, `cannot connect: ${String(err)}`);
+      return;
+    }
+    this.ws = ws;
+    let closeReason: string | undefined;
+    const openTimer = setTimeout(() => {
+      closeReason = `no connection within ${this.options.connectTimeoutMs} ms`;
+      ws.terminate();
+    }, this.options.connectTimeoutMs + 100);
+    ws.on('open', () => {
+      clearTimeout(openTimer);
+      if (gen !== this.gen) return;
+      this.onOpen(gen);
+    });
+    ws.on('message', (data: RawData) => {
+      if (gen !== this.gen) return;
+      this.alive = true;
+      try {
+        this.onFrame(gen, rawToString(data), Date.now());
+      } catch (err) {
+        this.log.warn({ relay: this.label, err: String(err) }, 'nostr: could not handle a relay frame');
+      }
+    });
+    ws.on('pong', () => {
+      this.alive = true;
+      this.markProgress(gen, Date.now());
+    });
+    ws.on('error', (err: Error) => {
+      closeReason ??= err.message || 'connection error';
+    });
+    ws.on('close', (code: number) => {
+      clearTimeout(openTimer);
+      this.onClosed(gen, closeReason ?? `closed (code ${code})`);
+    });
+  }
+
+  private onOpen(gen: number): void {
+    this.authed = false;
+    this.authEventId = undefined;
+    this.resubscribeAfterAuth = false;
+    this.authRetries = 0;
+    this.alive = true;
+    this.lastError = undefined;
+    this.setOpen(true);
+    clearInterval(this.pingTimer);
+    this.pingTimer = setInterval(() => this.ping(gen), this.options.pingIntervalMs);
+    this.pingTimer.unref?.();
+    void this.subscribe(gen);
+  }
+
+  private onClosed(gen: number, reason: string): void {
+    if (gen !== this.gen) return;
+    clearInterval(this.pingTimer);
+    this.ws = undefined;
+    this.live = false;
+    this.lastError = reason;
+    this.setOpen(false, reason);
+    this.failPending('connection closed before the relay answered');
+    this.settleFirst();
+    if (this.stopped) return;
+    const base = Math.min(this.options.reconnectMaxMs, this.options.reconnectMinMs * 2 ** Math.min(this.attempt, 30));
+    this.attempt++;
+    const delay = Math.round(base / 2 + (Math.random() * base) / 2);
+    this.log.debug({ relay: this.label, delayMs: delay, reason }, 'nostr: reconnecting');
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+    this.reconnectTimer.unref?.();
+  }
+
+  private setOpen(open: boolean, reason?: string): void {
+    if (open === this.isOpen) {
+      if (!open && !this.reportedDown && !this.stopped) {
+        this.reportedDown = true;
+        this.log.warn({ relay: this.label, reason }, 'nostr relay unreachable; retrying in the background');
+      }
+      return;
+    }
+    this.isOpen = open;
+    this.changedAt = Date.now();
+    if (open) {
+      this.reportedDown = false;
+      this.log.info({ relay: this.label }, this.everConnected ? 'nostr relay reconnected' : 'nostr relay connected');
+      this.everConnected = true;
+    } else if (!this.stopped) {
+      this.reportedDown = true;
+      this.log.warn({ relay: this.label, reason }, 'nostr relay disconnected; reconnecting');
+    }
+  }
+
+  private ping(gen: number): void {
+    const ws = this.ws;
+    if (gen !== this.gen || !ws) return;
+    if (!this.alive) {
+      this.log.debug({ relay: this.label }, 'nostr: relay did not answer ping');
+      ws.terminate();
+      return;
+    }
+    this.alive = false;
+    try {
+      ws.ping();
+    } catch {
+      ws.terminate();
+    }
+  }
+
+  private sendFrame(message: unknown[]): void {
+    const ws = this.ws;
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message), () => undefined);
+  }
+
+  private async subscribe(gen: number): Promise<void> {
+    let filters: Filter[];
+    try {
+      filters = await this.hooks.filters();
+    } catch (err) {
+      this.log.warn({ relay: this.label, err: String(err) }, 'nostr: could not compute subscription filters');
+      this.ws?.terminate();
+      return;
+    }
+    if (gen !== this.gen) return;
+    this.live = false;
+    this.reqSentAt = Date.now();
+    this.sendFrame(['REQ', this.subId, ...filters]);
+  }
+
+  private settleFirst(): void {
+    this.firstSettle?.();
+    this.firstSettle = undefined;
+  }
+
+  private failPending(error: string): void {
+    const all = [...this.pending.values()].flatMap((s) => [...s]);
+    this.pending.clear();
+    for (const finish of all) finish({ ok: false, reason: 'unreachable', error });
+  }
+
+  // ───────────────────────────── inbound frames ─────────────────────────────
+
+  private onFrame(gen: number, text: string, receivedAt: number): void {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      this.log.debug({ relay: this.label }, 'nostr: relay sent a frame that is not JSON');
+      return;
+    }
+    if (!Array.isArray(msg) || typeof msg[0] !== 'string') return;
+    switch (msg[0]) {
+      case 'EVENT':
+        if (msg[1] === this.subId) this.enqueueEvent(gen, msg[2], receivedAt);
+        break;
+      case 'EOSE':
+        if (msg[1] === this.subId) this.enqueue(() => this.onEose(gen));
+        break;
+      case 'OK':
+        this.onOk(gen, msg[1], msg[2] === true, typeof msg[3] === 'string' ? msg[3] : '');
+        break;
+      case 'CLOSED':
+        if (msg[1] === this.subId) this.onSubscriptionClosed(gen, typeof msg[2] === 'string' ? msg[2] : '');
+        break;
+      case 'AUTH':
+        if (typeof msg[1] === 'string') this.onAuthChallenge(msg[1]);
+        break;
+      case 'NOTICE':
+        this.log.debug({ relay: this.label, notice: String(msg[1]).slice(0, 200) }, 'nostr: relay notice');
+        break;
+      default:
+        break;
+    }
+    this.markProgress(gen, receivedAt);
+  }
+
+  private enqueue(task: () => void | Promise<void>): void {
+    this.queue = this.queue.then(task).catch((err: unknown) => {
+      this.log.warn({ relay: this.label, err: String(err) }, 'nostr: inbound handler failed');
+    });
+  }
+
+  private enqueueEvent(gen: number, raw: unknown, receivedAt: number): void {
+    const limit = this.options.maxQueuedEvents ?? 2000;
+    if (this.queued >= limit) {
+      this.log.warn({ relay: this.label, queued: this.queued }, 'nostr: receiver is behind; dropping the connection to resume later');
+      if (gen === this.gen) this.ws?.terminate();
+      return;
+    }
+    this.queued++;
+    this.enqueue(async () => {
+      try {
+        await this.hooks.onEvent(raw, receivedAt);
+      } finally {
+        this.queued--;
+      }
+    });
+  }
+
+  private markProgress(gen: number, at: number): void {
+    this.enqueue(() => {
+      if (gen === this.gen && this.live) this.hooks.onProgress(at);
+    });
+  }
+
+  private onEose(gen: number): void {
+    if (gen !== this.gen) return;
+    this.live = true;
+    this.attempt = 0;
+    this.hooks.onProgress(this.reqSentAt);
+    this.settleFirst();
+  }
+
+  private onOk(gen: number, id: unknown, ok: boolean, message: string): void {
+    if (typeof id !== 'string') return;
+    if (id === this.authEventId) {
+      this.authEventId = undefined;
+      this.authed = ok;
+      if (!ok) this.log.warn({ relay: this.label, message: message.slice(0, 200) }, 'nostr: relay refused our AUTH');
+      if (ok && this.resubscribeAfterAuth) {
+        this.resubscribeAfterAuth = false;
+        void this.subscribe(gen);
+      }
+      return;
+    }
+    const waiters = this.pending.get(id);
+    if (!waiters) return;
+    // "duplicate:" means the relay already has the event: as good as accepted.
+    const accepted = ok || message.startsWith('duplicate:');
+    for (const finish of [...waiters]) {
+      finish(accepted ? { ok: true } : { ok: false, reason: 'rejected', error: message.slice(0, 200) || 'refused by relay' });
+    }
+  }
+
+  private onSubscriptionClosed(gen: number, reason: string): void {
+    this.live = false;
+    const needsAuth = /^(auth-required|restricted)/.test(reason);
+    if (needsAuth && this.hooks.signAuth && this.authRetries < 3) {
+      this.authRetries++;
+      if (this.authed) void this.subscribe(gen);
+      else this.resubscribeAfterAuth = true;
+      return;
+    }
+    this.log.warn({ relay: this.label, reason: reason.slice(0, 200) }, 'nostr: relay closed our subscription; reconnecting');
+    this.lastError = `subscription closed: ${reason.slice(0, 200)}`;
+    this.ws?.terminate();
+  }
+
+  private onAuthChallenge(challenge: string): void {
+    if (!this.hooks.signAuth) return;
+    try {
+      const event = this.hooks.signAuth(makeAuthEvent(this.url, challenge));
+      this.authEventId = event.id;
+      this.sendFrame(['AUTH', event]);
+    } catch (err) {
+      this.log.warn({ relay: this.label, err: String(err) }, 'nostr: could not sign AUTH');
+    }
+  }
+}
+
+function rawToString(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
