@@ -2,6 +2,7 @@
  * Wires one roomcast node: config → store → identity → transports →
  * broadcaster. The CLI commands and the service role all start from here.
  */
+import { mkdir } from 'node:fs/promises';
 import { Broadcaster } from './broadcaster/broadcaster.js';
 import type { LoadedConfig } from './config/load.js';
 import { generateIdentity } from './identity/keys.js';
@@ -39,6 +40,10 @@ export async function openNode(loaded: LoadedConfig, opts: NodeOptions = {}): Pr
   const { config } = loaded;
   const log = opts.log ?? createLogger(config.logLevel);
   const metrics = createMetrics();
+  // The data dir holds the default database and the service key: create it
+  // private. (A libsql server URL needs no local file; the dir is still where
+  // the identity lives.)
+  await mkdir(loaded.dataDir, { recursive: true, mode: 0o700 });
   const file = opts.identityFile ?? loaded.identityFile;
   const identity = opts.createIdentity ? (await loadOrCreateIdentity(file, generateIdentity)).identity : await loadIdentity(file);
   const store = await openStore({ url: loaded.storeUrl, ...(config.store.authToken ? { authToken: config.store.authToken } : {}) });
@@ -60,6 +65,7 @@ export async function openNode(loaded: LoadedConfig, opts: NodeOptions = {}): Pr
       metrics,
       reject,
       limits: { maxBytes: config.limits.maxMessageBytes, maxContentChars: config.limits.maxContentChars },
+      maxConcurrentSends: config.limits.maxConcurrentSends,
     });
     return {
       identity,

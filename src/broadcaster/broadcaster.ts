@@ -5,6 +5,8 @@
  * nothing of which network a transport is: only the Transport seam.
  */
 import { EventEmitter } from 'node:events';
+import pLimit from 'p-limit';
+import type { LimitFunction } from 'p-limit';
 import type { Identity, PublicIdentity } from '../identity/keys.js';
 import { encodeMagnet } from '../identity/magnet.js';
 import type { Logger } from '../observability/logger.js';
@@ -30,6 +32,12 @@ export interface BroadcasterOptions {
   readonly metrics: Metrics;
   readonly reject: RejectSink;
   readonly limits: ParseLimits;
+  /**
+   * Sends (messages and acks) in flight at once. Building a send is CPU work
+   * (signatures, encryption); bounding it keeps the event loop free, so a
+   * timeout measures the network, not a queue of our own work.
+   */
+  readonly maxConcurrentSends: number;
   readonly now?: () => number;
 }
 
@@ -60,11 +68,13 @@ export class Broadcaster {
   /** uuid → local time its first copy arrived, for "also via X (+N ms)". */
   private readonly firstSeen = new Map<string, number>();
   private readonly now: () => number;
+  private readonly sendSlots: LimitFunction;
 
   constructor(private readonly opts: BroadcasterOptions) {
     this.identity = opts.identity;
     this.magnetLink = encodeMagnet(opts.identity);
     this.now = opts.now ?? Date.now;
+    this.sendSlots = pLimit(opts.maxConcurrentSends);
   }
 
   get transports(): readonly Transport[] {
@@ -127,7 +137,11 @@ export class Broadcaster {
   }
 
   /** Sends on every chosen transport in parallel, skipping those the peer said it cannot use. */
-  private async broadcast(to: PublicIdentity, payload: { uuid: string; json: string }, only?: readonly TransportId[]): Promise<SendReport[]> {
+  private broadcast(to: PublicIdentity, payload: { uuid: string; json: string }, only?: readonly TransportId[]): Promise<SendReport[]> {
+    return this.sendSlots(() => this.broadcastNow(to, payload, only));
+  }
+
+  private async broadcastNow(to: PublicIdentity, payload: { uuid: string; json: string }, only?: readonly TransportId[]): Promise<SendReport[]> {
     const prefs = await this.opts.store.getChannelPreferences(this.identity.xOnly, to.xOnly);
     const cannotUse = new Set(prefs.filter((p) => p.cannotUse).map((p) => p.protocol));
     const chosen = this.opts.transports.filter((t) => !only || only.includes(t.id));

@@ -32,9 +32,11 @@ export const ConfigSchema = z
         maxMessageBytes: z.number().int().min(1024).max(1024 * 1024).default(DEFAULT_MAX_MESSAGE_BYTES),
         /** Longest message text, in characters. */
         maxContentChars: z.number().int().min(1).max(512 * 1024).default(DEFAULT_MAX_CONTENT_CHARS),
+        /** Sends (messages and acks) being built and published at once; the rest wait their turn. */
+        maxConcurrentSends: z.number().int().min(1).max(1024).default(8),
       })
       .strict()
-      .default({ maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, maxContentChars: DEFAULT_MAX_CONTENT_CHARS }),
+      .default({ maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, maxContentChars: DEFAULT_MAX_CONTENT_CHARS, maxConcurrentSends: 8 }),
     transports: z
       .object({
         mqtt: MqttConfigSchema.extend({ enabled: z.boolean().default(true) }).default(() => withEnabled(MqttConfigSchema)),

@@ -5,7 +5,6 @@
  * survives restarts.
  */
 import type { ProtocolId } from '../protocol/chat-message.js';
-import type { SendReport } from '../transports/transport.js';
 import type {
   AckOutcome,
   AckRecord,
@@ -19,8 +18,10 @@ import type {
   StoredIdentity,
   StoredMessage,
 } from './store.js';
-import { Db } from './db.js';
-import { migrate } from './migrations.js';
+import { redactUrl } from '../transports/transport.js';
+import type { SendReport } from '../transports/transport.js';
+import { Db, dbKind } from './db.js';
+import { SchemaTooNewError, migrate } from './migrations.js';
 import { recordAck } from './acks.js';
 import * as contacts from './contacts.js';
 import * as identities from './identities.js';
@@ -45,14 +46,28 @@ export interface OpenStoreOptions {
  */
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const now = opts.now ?? Date.now;
-  const db = await Db.open(opts.url, opts.authToken);
+  let db: Db;
+  try {
+    db = await Db.open(opts.url, opts.authToken);
+  } catch (err) {
+    throw openError(opts.url, err); // already redacted by Db.open
+  }
   try {
     await migrate(db.rawClient, undefined, now);
   } catch (err) {
     await db.close().catch(() => undefined);
-    throw db.redact(err);
+    const redacted = db.redact(err);
+    throw redacted instanceof SchemaTooNewError ? redacted : openError(opts.url, redacted);
   }
   return new LibsqlStore(db, now);
+}
+
+/** Names the database (without credentials) in an open failure; the libsql error stays available as `cause`. */
+function openError(url: string, cause: unknown): Error {
+  const kind = dbKind(url);
+  const where = kind === 'remote' ? redactUrl(url) : kind === 'memory' ? 'an in-memory database' : url;
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return new Error(`cannot open the store at ${where}: ${detail}`, { cause });
 }
 
 export class LibsqlStore implements Store {

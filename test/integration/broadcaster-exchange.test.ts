@@ -77,13 +77,17 @@ describe('broadcaster over real brokers and relays', () => {
 
       for (const uuid of fromA) expect((await a.store.getMessage(a.identity.xOnly, uuid))?.state).toBe('acked');
       const prefs = await a.store.getChannelPreferences(a.identity.xOnly, b.identity.xOnly);
-      expect(prefs.map((p) => p.protocol).sort()).toEqual(['mqtt', 'nostr']);
-      for (const p of prefs) {
+      // b's acks say it runs no XMTP transport: that row is marked unusable and ranked last.
+      expect(prefs.map((p) => p.protocol).sort()).toEqual(['mqtt', 'nostr', 'xmtp']);
+      const working = prefs.filter((p) => p.protocol !== 'xmtp');
+      for (const p of working) {
         expect(p.working).toBe(true);
+        expect(p.cannotUse).toBe(false);
         expect(p.samples).toBe(100);
         expect(p.avgLatencyMs).toBeGreaterThanOrEqual(0);
       }
-      expect(prefs.map((p) => p.preferenceOrder)).toEqual([1, 2]);
+      expect(prefs.find((p) => p.protocol === 'xmtp')).toMatchObject({ cannotUse: true, preferenceOrder: 3 });
+      expect(working.map((p) => p.preferenceOrder).sort()).toEqual([1, 2]);
       // No message was acked twice, and acks were never acked: each node sent
       // exactly one ack per message it received (visible as ≤ 6 ack receipts).
       for (const uuid of fromA) expect((await a.store.getReceipts(a.identity.xOnly, uuid)).filter((r) => r.kind === 'ack')).toHaveLength(6);

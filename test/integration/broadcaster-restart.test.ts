@@ -48,7 +48,7 @@ function startListener(identityFile: string, dataDir: string): Listener {
       if (line.startsWith('{')) lines.push(JSON.parse(line));
     }
   });
-  child.stderr!.resume();
+  child.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, lines, exited };
 }
@@ -72,7 +72,7 @@ describe('receiver restart', () => {
       const probe = await alice.broadcaster.send(toBob, 'probe');
       await waitFor(() => listener.lines.some((l) => l.uuid === probe.uuid), 'the listener to start', 30_000);
 
-      const first = [];
+      const first: string[] = [];
       for (let i = 0; i < 5; i++) first.push((await alice.broadcaster.send(toBob, `first ${i}`)).uuid);
       await waitFor(() => first.every((u) => listener.lines.some((l) => l.uuid === u)), 'first batch shown', 30_000);
       await waitFor(() => first.every((u) => acked.includes(`${u}|mqtt`) && acked.includes(`${u}|nostr`)), 'first batch acked on both', 30_000);
@@ -80,7 +80,7 @@ describe('receiver restart', () => {
       listener.child.kill('SIGTERM');
       expect(await listener.exited).toBe(0);
 
-      const whileDown = [];
+      const whileDown: string[] = [];
       for (let i = 0; i < 5; i++) {
         const d = await alice.broadcaster.send(toBob, `while down ${i}`);
         expect(d.ok).toBe(true);

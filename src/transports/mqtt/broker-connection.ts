@@ -54,6 +54,7 @@ function describe(err: unknown): string {
 export class BrokerConnection {
   readonly endpoint: string;
   private client: MqttClient | undefined;
+  /** Connected and subscribed (status().connected). */
   private connected = false;
   private since = Date.now();
   private lastError: string | undefined;
@@ -62,6 +63,9 @@ export class BrokerConnection {
   private subscribedOnce = false;
   private stopped = false;
   private resubscribeTimer: NodeJS.Timeout | undefined;
+  private redeliveryTimer: NodeJS.Timeout | undefined;
+  /** Consecutive inbound handler failures (spaces out redelivery reconnects). */
+  private failStreak = 0;
   private readyWaiters: Array<() => void> = [];
 
   constructor(private readonly opts: BrokerConnectionOptions) {
@@ -114,7 +118,9 @@ export class BrokerConnection {
   publish(topic: string, payload: string, timeoutMs: number, startedAt: number): Promise<EndpointResult> {
     const endpoint = this.endpoint;
     const client = this.client;
-    if (this.stopped || !client || !this.connected || !client.connected) {
+    // A publish needs only the CONNACK (not our subscriptions); while offline
+    // mqtt.js would queue it, so report the broker unreachable instead.
+    if (this.stopped || !client || !client.connected) {
       return Promise.resolve({
         endpoint,
         ok: false,
@@ -132,12 +138,12 @@ export class BrokerConnection {
         resolve({ endpoint, latencyMs: Date.now() - startedAt, ...r });
       };
       const timer = setTimeout(
-        () => finish({ ok: false, reason: this.connected ? 'timeout' : 'unreachable', error: `no PUBACK within ${timeoutMs} ms` }),
+        () => finish({ ok: false, reason: client.connected ? 'timeout' : 'unreachable', error: `no PUBACK within ${timeoutMs} ms` }),
         timeoutMs,
       );
       try {
         client.publish(topic, payload, { qos: 1, retain: false }, (err) => {
-          if (err) finish({ ok: false, reason: this.connected ? 'error' : 'unreachable', error: describe(err) });
+          if (err) finish({ ok: false, reason: client.connected ? 'error' : 'unreachable', error: describe(err) });
           else finish({ ok: true });
         });
       } catch (err) {
@@ -160,6 +166,7 @@ export class BrokerConnection {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.resubscribeTimer);
+    clearTimeout(this.redeliveryTimer);
     this.releaseWaiters();
     if (this.connected) this.setConnected(false);
     const client = this.client;
@@ -177,18 +184,25 @@ export class BrokerConnection {
     if (this.stopped) return;
     this.attempt = 0;
     if (this.client) this.client.options.reconnectPeriod = this.opts.reconnectMinMs;
-    this.setConnected(true);
-    this.downLogged = false;
-    this.opts.log.info({ endpoint: this.endpoint, sessionPresent: connack.sessionPresent }, 'mqtt broker connected');
     // The first connection of this process always subscribes (a stale session
     // may lack our topics); later ones only when the broker lost the session.
-    if (!this.subscribedOnce || !connack.sessionPresent) this.subscribe();
-    else this.releaseWaiters();
+    if (!this.subscribedOnce || !connack.sessionPresent) this.subscribe(connack.sessionPresent);
+    else this.markReady(connack.sessionPresent);
   }
 
-  private subscribe(): void {
+  /** Connected and listening: what status() calls connected. */
+  private markReady(sessionPresent: boolean): void {
+    if (!this.connected) {
+      this.setConnected(true);
+      this.downLogged = false;
+      this.opts.log.info({ endpoint: this.endpoint, sessionPresent }, 'mqtt broker connected');
+    }
+    this.releaseWaiters();
+  }
+
+  private subscribe(sessionPresent: boolean): void {
     const client = this.client;
-    if (!client || this.stopped || !this.connected) return;
+    if (!client || this.stopped || !client.connected) return;
     client.subscribe([...this.opts.topics], { qos: 1 }, (err, granted) => {
       if (this.stopped) return;
       const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
@@ -196,12 +210,12 @@ export class BrokerConnection {
         this.lastError = err ? `subscribe failed: ${describe(err)}` : `subscription refused for ${refused.length} topic(s)`;
         this.opts.log.warn({ endpoint: this.endpoint, error: this.lastError }, 'mqtt subscribe failed; retrying');
         clearTimeout(this.resubscribeTimer);
-        this.resubscribeTimer = setTimeout(() => this.subscribe(), this.opts.reconnectMinMs);
+        this.resubscribeTimer = setTimeout(() => this.subscribe(sessionPresent), this.opts.reconnectMinMs);
         this.resubscribeTimer.unref();
         return;
       }
       this.subscribedOnce = true;
-      this.releaseWaiters();
+      this.markReady(sessionPresent);
     });
   }
 
@@ -226,15 +240,40 @@ export class BrokerConnection {
     }
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload, 'utf8') : packet.payload;
     this.opts.onMessage(payload, packet.topic, this.endpoint).then(
-      () => callback(),
+      () => {
+        this.failStreak = 0;
+        callback();
+      },
       (err: unknown) => {
         this.opts.log.warn(
           { endpoint: this.endpoint, topic: packet.topic, error: describe(err) },
           'inbound mqtt message handler failed; message not acknowledged to the broker',
         );
         callback(err instanceof Error ? err : new Error(String(err)));
+        this.scheduleRedelivery();
       },
     );
+  }
+
+  /**
+   * MQTT 3.1.1 brokers resend an unacknowledged message only when the session
+   * resumes, and stop sending once their in-flight window is full of them. So
+   * after a handler failure, drop the connection (after a backoff delay that
+   * grows while failures continue): the client reconnects, the session resumes
+   * and the broker redelivers.
+   */
+  private scheduleRedelivery(): void {
+    if (this.redeliveryTimer || this.stopped) return;
+    const delay = backoffDelay(this.failStreak, Math.max(this.opts.reconnectMinMs, 1000), this.opts.reconnectMaxMs);
+    this.failStreak += 1;
+    this.redeliveryTimer = setTimeout(() => {
+      this.redeliveryTimer = undefined;
+      const client = this.client;
+      if (this.stopped || !client?.connected) return;
+      this.opts.log.info({ endpoint: this.endpoint }, 'reconnecting so the broker redelivers unacknowledged messages');
+      client.stream.destroy();
+    }, delay);
+    this.redeliveryTimer.unref();
   }
 
   private setConnected(connected: boolean): void {

@@ -3,9 +3,10 @@
  * has a default, so `NostrConfigSchema.parse({})` is a working configuration.
  */
 import { z } from 'zod';
+import { redactUrl } from '../transport.js';
 
-/** Relays used when the config names none: widely used public relays that accept kind 4 and 1059. */
-export const DEFAULT_NOSTR_RELAYS: readonly string[] = ['wss://relay.damus.io', 'wss://nos.lol', 'wss://relay.primal.net'];
+/** Widely used public relays that accept kind 4 and kind 1059; a suggestion for configs, not a default. */
+export const PUBLIC_NOSTR_RELAYS: readonly string[] = ['wss://relay.damus.io', 'wss://nos.lol', 'wss://relay.primal.net'];
 
 const relayUrl = z
   .string()
@@ -24,11 +25,7 @@ const ms = (min: number, max: number) => z.number().int().min(min).max(max);
 export const NostrConfigSchema = z
   .object({
     /** Relay URLs (ws:// or wss://), one connection each, in this order in reports. */
-    relays: z
-      .array(relayUrl)
-      .max(32)
-      .default([...DEFAULT_NOSTR_RELAYS])
-      .refine((list) => new Set(list.map((u) => new URL(u).toString())).size === list.length, 'must not list a relay twice'),
+    relays: z.array(relayUrl).max(32).default([]),
     /** How long a publish waits for a relay's OK before reporting 'timeout'. */
     publishTimeoutMs: ms(100, 120_000).default(5000),
     /** How long one connection attempt (TCP + TLS + WebSocket handshake) may take. */
@@ -43,9 +40,21 @@ export const NostrConfigSchema = z
     /** WebSocket ping interval; a relay that does not answer within one interval is dropped and reconnected. */
     pingIntervalMs: ms(1000, 600_000).default(30_000),
   })
-  .refine((c) => c.reconnectMinMs <= c.reconnectMaxMs, {
-    message: 'reconnectMinMs must not exceed reconnectMaxMs',
-    path: ['reconnectMinMs'],
+  .superRefine((c, ctx) => {
+    if (c.reconnectMinMs > c.reconnectMaxMs) {
+      ctx.addIssue({ code: 'custom', path: ['reconnectMinMs'], message: 'must not be larger than reconnectMaxMs' });
+    }
+    // Endpoint labels and cursor keys derive from the redacted URL: two entries for one relay would share them.
+    const seen = new Map<string, number>();
+    c.relays.forEach((url, i) => {
+      const label = redactUrl(url);
+      const first = seen.get(label);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['relays', i], message: `names the same relay as relays[${first}] (${label})` });
+      } else {
+        seen.set(label, i);
+      }
+    });
   });
 
 /** Parsed config (all defaults applied). */

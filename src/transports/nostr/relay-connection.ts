@@ -138,6 +138,12 @@ export class RelayConnection {
     clearTimeout(this.reconnectTimer);
     clearInterval(this.pingTimer);
     this.settleFirst();
+    if (this.live) {
+      // Live until now: once the frames already queued are handled, the cursor may move here.
+      const at = Date.now();
+      this.enqueue(() => this.hooks.onProgress(at));
+    }
+    this.live = false;
     const ws = this.ws;
     this.ws = undefined;
     this.gen++;
@@ -223,8 +229,9 @@ export class RelayConnection {
     clearInterval(this.pingTimer);
     this.pingTimer = setInterval(() => this.ping(gen), this.options.pingIntervalMs);
     this.pingTimer.unref?.();
-    void this.subscribe(gen);
+    if (!this.everSubscribed) { this.everSubscribed = true; void this.subscribe(gen); }
   }
+  private everSubscribed = false;
 
   private onClosed(gen: number, reason: string): void {
     if (gen !== this.gen) return;

@@ -1,0 +1,87 @@
+/**
+ * Benchmarks: print figures, assert nothing. `npm run bench`.
+ *
+ * 1. The curve operations every relayed message pays for (DEPENDENCIES.md:
+ *    they set the throughput ceiling).
+ * 2. End to end: two nodes over 3 real Mosquitto brokers and 3 in-process
+ *    Nostr relays; N messages one way, time until all are shown and acked.
+ */
+import { performance } from 'node:perf_hooks';
+import { nip17, nip59 } from 'nostr-tools';
+import { generateIdentity, publicPart } from '../src/identity/keys.js';
+import { nip44Encrypt, schnorrSignText, schnorrVerifyText } from '../src/identity/crypto.js';
+import { encodeMagnet } from '../src/identity/magnet.js';
+import { newMessage, serializeChatMessage } from '../src/protocol/chat-message.js';
+import { buildEnvelope, parseEnvelope } from '../src/transports/mqtt/envelope.js';
+import { openTestNode, startNetwork } from '../test/support/network.js';
+import { waitFor } from '../test/support/wait.js';
+
+function rate(name: string, n: number, fn: (i: number) => void): void {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) fn(i);
+  const ms = performance.now() - t0;
+  console.log(`${name.padEnd(44)} ${Math.round((n / ms) * 1000).toString().padStart(8)} ops/s`);
+}
+
+function cryptoBench(): void {
+  console.log('## curve operations (one core)');
+  const a = generateIdentity();
+  const b = generateIdentity();
+  const json = serializeChatMessage(newMessage(encodeMagnet(a), 'benchmark message of ordinary length, about one line of chat'));
+  const sigs: string[] = [];
+  rate('schnorr sign', 300, (i) => void sigs.push(schnorrSignText(a.secp256k1PrivateKey, `m${i}`)));
+  rate('schnorr verify', 300, (i) => void schnorrVerifyText(sigs[i]!, `m${i}`, a.xOnly));
+  rate('NIP-44 encrypt (conversation key cached)', 2000, () => void nip44Encrypt(a.secp256k1PrivateKey, b.xOnly, json));
+  const envs: string[] = [];
+  rate('MQTT envelope build (sign + NIP-44)', 300, () => void envs.push(buildEnvelope(a, publicPart(b), json, Date.now())));
+  rate('MQTT envelope parse (verify + decrypt)', 300, (i) =>
+    void parseEnvelope(new TextEncoder().encode(envs[i]!), b, { acceptUnsigned: false, maxMessageBytes: 65536, maxClockSkewMs: 600_000 }),
+  );
+  const wraps: ReturnType<typeof nip17.wrapEvent>[] = [];
+  rate('NIP-17 gift wrap build', 100, () => void wraps.push(nip17.wrapEvent(a.secp256k1PrivateKey, { publicKey: b.xOnly }, json)));
+  rate('NIP-17 gift wrap unwrap', 100, (i) => void nip59.unwrapEvent(wraps[i]!, b.secp256k1PrivateKey));
+}
+
+async function endToEnd(n: number): Promise<void> {
+  console.log(`\n## end to end: ${n} messages, 3 Mosquitto brokers + 3 Nostr relays, both transports`);
+  const net = await startNetwork(3, 3);
+  const a = await openTestNode(net);
+  const b = await openTestNode(net);
+  try {
+    const shownAt = new Map<string, number>();
+    const ackedAt = new Map<string, number>();
+    b.broadcaster.on('message', (e) => shownAt.set(e.message.uuid, performance.now()));
+    a.broadcaster.on('ack', (e) => {
+      if (e.firstAck) ackedAt.set(e.originalUuid, performance.now());
+    });
+    await Promise.all([a.broadcaster.start(), b.broadcaster.start()]);
+    const rss0 = process.memoryUsage().rss;
+    const sentAt = new Map<string, number>();
+    const t0 = performance.now();
+    const toB = publicPart(b.identity);
+    await Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const t = performance.now();
+        const d = await a.broadcaster.send(toB, `bench ${i}`);
+        sentAt.set(d.uuid, t);
+      }),
+    );
+    const tSent = performance.now();
+    await waitFor(() => shownAt.size === n && ackedAt.size === n, 'all shown and acked', 300_000, 50);
+    const tDone = performance.now();
+    const lat = [...shownAt].map(([u, t]) => t - sentAt.get(u)!).sort((x, y) => x - y);
+    const ack = [...ackedAt].map(([u, t]) => t - sentAt.get(u)!).sort((x, y) => x - y);
+    const pct = (xs: number[], p: number) => Math.round(xs[Math.min(xs.length - 1, Math.floor(xs.length * p))]!);
+    console.log(`sent (all transports accepted)      ${Math.round(tSent - t0)} ms  (${Math.round((n / (tSent - t0)) * 1000)} msg/s)`);
+    console.log(`all shown and acked                 ${Math.round(tDone - t0)} ms  (${Math.round((n / (tDone - t0)) * 1000)} msg/s)`);
+    console.log(`send → shown   p50 ${pct(lat, 0.5)} ms  p95 ${pct(lat, 0.95)} ms`);
+    console.log(`send → acked   p50 ${pct(ack, 0.5)} ms  p95 ${pct(ack, 0.95)} ms`);
+    console.log(`RSS growth during run               ${Math.round((process.memoryUsage().rss - rss0) / 1024 / 1024)} MiB`);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+    await net.stop();
+  }
+}
+
+cryptoBench();
+await endToEnd(Number(process.env.BENCH_MESSAGES ?? 500));

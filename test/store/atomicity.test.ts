@@ -1,0 +1,81 @@
+/**
+ * "Writes that belong together happen in one transaction": in each case the
+ * first write of a method succeeds and a later one violates a constraint
+ * (a value cast past the type system), and the first must not persist.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ProtocolId } from '../../src/protocol/chat-message.js';
+import { FLAVOURS, inbound, okEndpoint, openFresh, outbound, report, xOnly } from './helpers.js';
+import type { Opened } from './helpers.js';
+
+const opened: Opened[] = [];
+afterEach(async () => {
+  for (const o of opened.splice(0)) await o.dispose();
+});
+
+const BOGUS = 'carrier-pigeon' as unknown as ProtocolId;
+
+describe.each(FLAVOURS)('transaction atomicity (%s)', (flavour) => {
+  async function fresh() {
+    const o = await openFresh(flavour);
+    opened.push(o);
+    return o.store;
+  }
+
+  it('recordInbound (batch): a failing receipt insert leaves no message behind, and the next copy is first', async () => {
+    const store = await fresh();
+    const r = inbound({ owner: xOnly(), peer: xOnly() });
+    // messages has no endpoint column, so the message insert succeeds; receipts.endpoint is NOT NULL.
+    await expect(store.recordInbound({ ...r, endpoint: null as unknown as string })).rejects.toThrow(/NOT NULL/);
+    expect(await store.getMessage(r.owner, r.uuid)).toBeUndefined();
+    expect((await store.recordInbound(r)).first).toBe(true);
+  });
+
+  it('recordOutbound (batch): a send result with an invalid protocol undoes the message, earlier results and performance', async () => {
+    const store = await fresh();
+    const m = outbound(xOnly(), xOnly());
+    await expect(
+      store.recordOutbound(m, [report('mqtt', [okEndpoint('mqtt://a', 10)]), report(BOGUS, [okEndpoint('coo://b', 10)])]),
+    ).rejects.toThrow(/CHECK constraint/);
+    expect(await store.getMessage(m.owner, m.uuid)).toBeUndefined();
+    expect(await store.getSendResults(m.owner, m.uuid)).toEqual([]);
+    expect(await store.getPerformance()).toEqual([]);
+  });
+
+  it('recordAck (interactive transaction): a failing preference write undoes the acked state and the receipt', async () => {
+    const store = await fresh();
+    const m = outbound(xOnly(), xOnly());
+    await store.recordOutbound(m, [report('mqtt', [okEndpoint('mqtt://a', 10)])]);
+    // message update and receipt succeed; channel_preferences.peer is NOT NULL.
+    const ack = { owner: m.owner, originalUuid: m.uuid, peer: m.peer, protocol: 'mqtt' as const, endpoint: 'mqtt://a', receivedAt: m.timestamp + 100 };
+    await expect(store.recordAck({ ...ack, peer: null as unknown as string })).rejects.toThrow(/NOT NULL/);
+    expect(await store.getMessage(m.owner, m.uuid)).toMatchObject({ state: 'sent' });
+    expect((await store.getMessage(m.owner, m.uuid))?.ackedAt).toBeUndefined();
+    expect(await store.getReceipts(m.owner, m.uuid)).toEqual([]);
+    // the store stays usable, and the real ack is still the first
+    expect(await store.recordAck(ack)).toMatchObject({ known: true, firstAck: true, firstOnProtocol: true });
+  });
+
+  it('applyStatedPreferences: an invalid protocol in the list undoes the valid entries before it', async () => {
+    const store = await fresh();
+    const [owner, peer] = [xOnly(), xOnly()];
+    await expect(
+      store.applyStatedPreferences(owner, peer, [
+        { protocol: 'mqtt', cannotUse: true },
+        { protocol: BOGUS, cannotUse: false },
+      ]),
+    ).rejects.toThrow(/CHECK constraint/);
+    expect(await store.getChannelPreferences(owner, peer)).toEqual([]);
+  });
+
+  it('a failed write does not block the writes queued behind it', async () => {
+    const store = await fresh();
+    const good = inbound({ owner: xOnly(), peer: xOnly() });
+    const [bad, ok] = await Promise.allSettled([
+      store.recordInbound({ ...inbound({ owner: good.owner, peer: good.peer }), protocol: BOGUS }),
+      store.recordInbound(good),
+    ]);
+    expect(bad.status).toBe('rejected');
+    expect(ok).toEqual({ status: 'fulfilled', value: { first: true, latencyMs: 250 } });
+  });
+});

@@ -1,0 +1,119 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { createClient } from '@libsql/client';
+import type { Client } from '@libsql/client';
+import { MIGRATIONS, SCHEMA_VERSION, SchemaTooNewError, currentVersion, migrate } from '../../src/store/migrations.js';
+import type { Migration } from '../../src/store/migrations.js';
+import { openStore } from '../../src/store/index.js';
+import { tempDir } from './helpers.js';
+
+const cleanups: Array<() => void | Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function fileUrl(): string {
+  const { dir, cleanup } = tempDir();
+  cleanups.push(cleanup);
+  return `file:${join(dir, 'roomcast.db')}`;
+}
+
+function client(url: string): Client {
+  const c = createClient({ url });
+  cleanups.push(() => c.close());
+  return c;
+}
+
+async function tables(c: Client): Promise<string[]> {
+  const rs = await c.execute(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`);
+  return rs.rows.map((r) => String(r['name']));
+}
+
+describe('migrations', () => {
+  it('are numbered 1, 2, 3 … and SCHEMA_VERSION is the last', () => {
+    MIGRATIONS.forEach((m, i) => expect(m.version).toBe(i + 1));
+    expect(SCHEMA_VERSION).toBe(MIGRATIONS.length);
+  });
+
+  it('create every table on a new database and record each version', async () => {
+    const c = client(':memory:');
+    const outcome = await migrate(c, MIGRATIONS, () => 1234);
+    expect(outcome).toEqual({ from: 0, to: SCHEMA_VERSION, applied: MIGRATIONS.map((m) => m.version) });
+    expect(await tables(c)).toEqual(
+      [
+        'channel_preferences',
+        'contacts',
+        'cursors',
+        'endpoint_performance',
+        'identities',
+        'messages',
+        'receipts',
+        'schema_migrations',
+        'send_results',
+      ].sort(),
+    );
+    const rows = (await c.execute('SELECT version, name, applied_at FROM schema_migrations ORDER BY version')).rows;
+    expect(rows.map((r) => ({ ...r }))).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name, applied_at: 1234 })));
+  });
+
+  it('re-running is a no-op (same client, and a store reopened on the same file)', async () => {
+    const url = fileUrl();
+    const c = client(url);
+    await migrate(c);
+    const before = (await c.execute('SELECT * FROM schema_migrations')).rows.length;
+    expect(await migrate(c)).toEqual({ from: SCHEMA_VERSION, to: SCHEMA_VERSION, applied: [] });
+    for (let i = 0; i < 2; i++) {
+      const store = await openStore({ url });
+      await store.close();
+    }
+    expect((await c.execute('SELECT * FROM schema_migrations')).rows.length).toBe(before);
+    expect(await currentVersion(c)).toBe(SCHEMA_VERSION);
+  });
+
+  it('apply only the pending ones, each in its own transaction', async () => {
+    const c = client(':memory:');
+    const v1: Migration = { version: 1, name: 'one', sql: ['CREATE TABLE a (x INTEGER)'] };
+    const v2: Migration = { version: 2, name: 'two', sql: ['CREATE TABLE b (x INTEGER)'] };
+    expect((await migrate(c, [v1])).applied).toEqual([1]);
+    expect(await migrate(c, [v1, v2])).toEqual({ from: 1, to: 2, applied: [2] });
+    expect(await tables(c)).toEqual(['a', 'b', 'schema_migrations']);
+  });
+
+  it('roll a failing migration back completely and name it in the error', async () => {
+    const c = client(':memory:');
+    const good: Migration = { version: 1, name: 'good', sql: ['CREATE TABLE a (x INTEGER)'] };
+    const bad: Migration = { version: 2, name: 'bad', sql: ['CREATE TABLE b (x INTEGER)', 'CREATE TABLE a (y INTEGER)'] };
+    await expect(migrate(c, [good, bad])).rejects.toThrow(/schema migration 2 \(bad\) failed and was rolled back: .*already exists/);
+    expect(await tables(c)).toEqual(['a', 'schema_migrations']); // no table b
+    expect(await currentVersion(c)).toBe(1);
+  });
+
+  it('refuse a database written by a newer roomcast, with a clear error, and leave it untouched', async () => {
+    const url = fileUrl();
+    const store = await openStore({ url });
+    await store.close();
+    const c = client(url);
+    const future = SCHEMA_VERSION + 5;
+    await c.execute({ sql: 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', args: [future, 'from the future', 1] });
+
+    const err = await openStore({ url }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(SchemaTooNewError);
+    expect((err as SchemaTooNewError).databaseVersion).toBe(future);
+    expect((err as Error).message).toMatch(new RegExp(`version ${future}.*only knows versions up to ${SCHEMA_VERSION}.*newer roomcast`));
+    expect(await currentVersion(c)).toBe(future);
+  });
+
+  it('reject a migration list with gaps or out of order', async () => {
+    const c = client(':memory:');
+    await expect(migrate(c, [{ version: 2, name: 'x', sql: [] }])).rejects.toThrow(/out of order/);
+  });
+
+  it('refuse to adopt tables of another application (no silent reuse)', async () => {
+    const c = client(fileUrl());
+    await c.execute('CREATE TABLE messages (id INTEGER)');
+    await expect(migrate(c)).rejects.toThrow(/schema migration 1 .*messages already exists/);
+  });
+});
