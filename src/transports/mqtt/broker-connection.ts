@@ -97,7 +97,16 @@ export class BrokerConnection {
       resubscribe: false,
       queueQoSZero: false,
     };
-    const client = connect(this.opts.url, options);
+    let client: MqttClient;
+    try {
+      client = connect(this.opts.url, options);
+    } catch (err) {
+      // e.g. a URL mqtt.js cannot use: report it in status, never fail start().
+      this.lastError = describe(err);
+      this.opts.log.error({ endpoint: this.endpoint, error: this.lastError }, 'mqtt broker cannot be used');
+      this.releaseWaiters();
+      return ready;
+    }
     this.client = client;
     client.handleMessage = (packet, callback) => this.handleMessage(packet, callback);
     client.on('connect', (connack) => this.onConnect(connack));

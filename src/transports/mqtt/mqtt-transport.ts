@@ -31,8 +31,12 @@ export function dmTopic(xOnly: string): string {
   return `dm/${xOnly}`;
 }
 
-/** Distinct payloads whose verdict is remembered (copies from other brokers skip verification). */
-const VERDICT_CACHE_SIZE = 1024;
+/**
+ * Distinct payloads whose verdict is remembered, so copies from the other
+ * brokers (which arrive within seconds) skip verification and decryption.
+ * Bounded: an accepted verdict holds the body (≤ maxMessageBytes).
+ */
+const VERDICT_CACHE_SIZE = 256;
 const X_ONLY = /^[0-9a-f]{64}$/;
 
 export class MqttTransport implements Transport {
@@ -135,7 +139,12 @@ export class MqttTransport implements Transport {
     const verdict = this.verdict(payload);
     if (!verdict.ok) {
       this.ctx.log.debug({ transport: 'mqtt', endpoint, code: verdict.rejection.code }, 'mqtt envelope rejected');
-      this.ctx.reject({ transport: 'mqtt', endpoint }, verdict.rejection);
+      try {
+        this.ctx.reject({ transport: 'mqtt', endpoint }, verdict.rejection);
+      } catch (err) {
+        // A failing sink must not keep refused input unacknowledged (it would come back forever).
+        this.ctx.log.warn({ transport: 'mqtt', endpoint, error: String(err) }, 'reject sink failed');
+      }
       return;
     }
     const deliver = this.onEnvelope;

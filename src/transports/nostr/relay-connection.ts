@@ -229,9 +229,8 @@ export class RelayConnection {
     clearInterval(this.pingTimer);
     this.pingTimer = setInterval(() => this.ping(gen), this.options.pingIntervalMs);
     this.pingTimer.unref?.();
-    if (!this.everSubscribed) { this.everSubscribed = true; void this.subscribe(gen); }
+    void this.subscribe(gen);
   }
-  private everSubscribed = false;
 
   private onClosed(gen: number, reason: string): void {
     if (gen !== this.gen) return;
