@@ -4,7 +4,7 @@
  * exactly these defaults, so the documented file and the code cannot drift.
  */
 import { z } from 'zod';
-import { DEFAULT_MAX_CONTENT_CHARS, DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/chat-message.js';
+import { DEFAULT_MAX_CONTENT_CHARS, DEFAULT_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES_CEILING } from '../protocol/chat-message.js';
 import { MqttConfigSchema } from '../transports/mqtt/config.js';
 import { NostrConfigSchema } from '../transports/nostr/config.js';
 
@@ -29,7 +29,7 @@ export const ConfigSchema = z
     limits: z
       .object({
         /** Largest ChatMessage JSON accepted or sent, in bytes. */
-        maxMessageBytes: z.number().int().min(1024).max(1024 * 1024).default(DEFAULT_MAX_MESSAGE_BYTES),
+        maxMessageBytes: z.number().int().min(1024).max(MAX_MESSAGE_BYTES_CEILING).default(DEFAULT_MAX_MESSAGE_BYTES),
         /** Longest message text, in characters. */
         maxContentChars: z.number().int().min(1).max(512 * 1024).default(DEFAULT_MAX_CONTENT_CHARS),
         /** Sends (messages and acks) being built and published at once; the rest wait their turn. */

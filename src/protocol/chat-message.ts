@@ -25,9 +25,16 @@ export function protocolFromLabel(label: string): ProtocolId | undefined {
   return undefined;
 }
 
-/** Default limits; configurable through `limits` in the config file. */
-export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
-export const DEFAULT_MAX_CONTENT_CHARS = 16 * 1024;
+/**
+ * Default limits; configurable through `limits` in the config file. NIP-44
+ * encrypts at most 65,535 bytes, and a NIP-17 rumor wraps the ChatMessage JSON
+ * once more (escaped), so 32 KiB of JSON is what every transport can carry;
+ * 8,192 UTF-16 units of text fit in it even at 3 UTF-8 bytes each.
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024;
+export const DEFAULT_MAX_CONTENT_CHARS = 8 * 1024;
+/** Hard ceiling for limits.maxMessageBytes: NIP-44's plaintext limit less room for the NIP-17 rumor around it. */
+export const MAX_MESSAGE_BYTES_CEILING = 60_000;
 
 const ChannelPreferenceSchema = z.object({
   protocol: z.string().min(1).max(32),

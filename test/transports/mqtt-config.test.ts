@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { generateIdentity } from '../../src/identity/keys.js';
 import { backoffDelay } from '../../src/transports/mqtt/broker-connection.js';
-import { MqttConfigSchema } from '../../src/transports/mqtt/config.js';
+import { MqttConfigSchema, SEED_PUBLIC_BROKERS } from '../../src/transports/mqtt/config.js';
 import { mqttClientId } from '../../src/transports/mqtt/mqtt-transport.js';
 
 describe('MqttConfigSchema', () => {
   it('has the documented defaults', () => {
     expect(MqttConfigSchema.parse({})).toEqual({
-      brokers: [],
+      brokers: [...SEED_PUBLIC_BROKERS],
       acceptUnsigned: false,
       connectTimeoutMs: 5000,
       sendTimeoutMs: 5000,

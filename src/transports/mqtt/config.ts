@@ -9,7 +9,10 @@ import { redactUrl } from '../transport.js';
 
 const BROKER_PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:']);
 
-/** The three public brokers the seed client uses (PROTOCOL.md, seed write-up); not a default. */
+/**
+ * The three public brokers the seed client uses (seed write-up): the default,
+ * so a fresh install reaches prototype clients where they are.
+ */
 export const SEED_PUBLIC_BROKERS: readonly string[] = [
   'mqtt://broker.hivemq.com:1883',
   'mqtt://broker.emqx.io:1883',
@@ -36,7 +39,7 @@ const ms = (min: number, max: number) => z.number().int().min(min).max(max);
 export const MqttConfigSchema = z
   .object({
     /** Broker URLs, used in parallel; order is the order of reports and status. */
-    brokers: z.array(BrokerUrlSchema).max(32).default([]),
+    brokers: z.array(BrokerUrlSchema).max(32).default([...SEED_PUBLIC_BROKERS]),
     /** Accept unsigned seed-format envelopes (delivered with verified: false). */
     acceptUnsigned: z.boolean().default(false),
     /** How long start() waits for a broker before leaving it to reconnect in the background. */
