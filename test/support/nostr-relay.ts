@@ -6,8 +6,8 @@
  * answering), and inject raw events that skip validation (to test how
  * receivers handle forged input the real relay would refuse).
  */
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { createServer, Socket } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { NostrRelay } from '@nostr-relay/core';
 import { createOutgoingNoticeMessage, createOutgoingOkMessage, EventRepository, LogLevel } from '@nostr-relay/common';
@@ -233,9 +233,8 @@ export interface TcpCut {
 }
 
 export async function startTcpCut(targetPort: number): Promise<TcpCut> {
-  const { Socket } = await import('node:net');
-  const sockets = new Set<import('node:net').Socket>();
-  let server: import('node:net').Server | undefined;
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
   let port = 0;
   const listen = async () => {
     const srv = createServer((client) => {

@@ -16,6 +16,7 @@ import { newMessage, serializeChatMessage } from '../../src/protocol/chat-messag
 import { silentLogger } from '../../src/observability/logger.js';
 import {
   buildOutboundEvent,
+  DEFAULT_NOSTR_RELAYS,
   FramingError,
   GIFT_WRAP_MAX_AGE_SEC,
   NostrConfigSchema,
@@ -242,20 +243,25 @@ describe('inbound opener', () => {
     expect(outcomes.map((o) => o.fresh)).toEqual([true, false, false]);
   });
 
-  it('keeps its cache bounded (LRU)', () => {
+  it('keeps its cache bounded by count and by total size (LRU)', () => {
     const lru = new LruCache<string, number>(2);
     lru.set('a', 1);
     lru.set('b', 2);
     lru.get('a');
     lru.set('c', 3);
     expect([lru.get('a'), lru.get('b'), lru.get('c'), lru.size]).toEqual([1, undefined, 3, 2]);
+    const byWeight = new LruCache<string, string>(10, 5, (v) => v.length);
+    byWeight.set('a', 'abc');
+    byWeight.set('b', 'cd');
+    byWeight.set('c', 'e');
+    expect([byWeight.get('a'), byWeight.get('b'), byWeight.get('c'), byWeight.size]).toEqual([undefined, 'cd', 'e', 2]);
   });
 });
 
 describe('nostr config', () => {
   it('fills defaults', () => {
     expect(NostrConfigSchema.parse({})).toEqual({
-      relays: [],
+      relays: [...DEFAULT_NOSTR_RELAYS],
       publishTimeoutMs: 5000,
       connectTimeoutMs: 5000,
       reconnectMinMs: 500,

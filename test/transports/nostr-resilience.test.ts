@@ -21,7 +21,7 @@ import { publishRaw, startRelay, startRelays, startTcpCut } from '../support/nos
 import type { TcpCut, TestRelay } from '../support/nostr-relay.js';
 import { sleep, waitFor } from '../support/wait.js';
 
-const FAST = { publishTimeoutMs: 2000, connectTimeoutMs: 1500, reconnectMinMs: 100, reconnectMaxMs: 800 } satisfies NostrConfigInput;
+const FAST = { publishTimeoutMs: 8000, connectTimeoutMs: 1500, reconnectMinMs: 100, reconnectMaxMs: 800 } satisfies NostrConfigInput;
 const LONG = 20_000;
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -5,8 +5,11 @@
 import { z } from 'zod';
 import { redactUrl } from '../transport.js';
 
-/** Widely used public relays that accept kind 4 and kind 1059; a suggestion for configs, not a default. */
-export const PUBLIC_NOSTR_RELAYS: readonly string[] = ['wss://relay.damus.io', 'wss://nos.lol', 'wss://relay.primal.net'];
+/**
+ * Widely used public relays that accept kind 4 and kind 1059: the default, so
+ * a fresh install reaches seed clients and Nostr apps where they are.
+ */
+export const DEFAULT_NOSTR_RELAYS: readonly string[] = ['wss://relay.damus.io', 'wss://nos.lol', 'wss://relay.primal.net'];
 
 const relayUrl = z
   .string()
@@ -25,7 +28,7 @@ const ms = (min: number, max: number) => z.number().int().min(min).max(max);
 export const NostrConfigSchema = z
   .object({
     /** Relay URLs (ws:// or wss://), one connection each, in this order in reports. */
-    relays: z.array(relayUrl).max(32).default([]),
+    relays: z.array(relayUrl).max(32).default([...DEFAULT_NOSTR_RELAYS]),
     /** How long a publish waits for a relay's OK before reporting 'timeout'. */
     publishTimeoutMs: ms(100, 120_000).default(5000),
     /** How long one connection attempt (TCP + TLS + WebSocket handshake) may take. */

@@ -10,11 +10,16 @@ import type { Identity } from '../../identity/keys.js';
 import type { NostrEvent, OpenResult } from './framing.js';
 import { openEvent, precheckEvent } from './framing.js';
 
-/** A Map-based LRU with a fixed capacity. */
+/** A Map-based LRU bounded by entry count and, optionally, by a total weight (e.g. bytes). */
 export class LruCache<K, V> {
   private readonly map = new Map<K, V>();
+  private weight = 0;
 
-  constructor(readonly capacity: number) {
+  constructor(
+    readonly capacity: number,
+    private readonly maxWeight = Infinity,
+    private readonly weigh: (value: V) => number = () => 0,
+  ) {
     if (!(capacity >= 1)) throw new Error('LRU capacity must be at least 1');
   }
 
@@ -28,16 +33,23 @@ export class LruCache<K, V> {
   }
 
   set(key: K, value: V): void {
-    this.map.delete(key);
+    this.delete(key);
     this.map.set(key, value);
-    while (this.map.size > this.capacity) {
-      const oldest = this.map.keys().next().value as K;
-      this.map.delete(oldest);
+    this.weight += this.weigh(value);
+    while (this.map.size > this.capacity || (this.weight > this.maxWeight && this.map.size > 1)) {
+      this.delete(this.map.keys().next().value as K);
     }
   }
 
   get size(): number {
     return this.map.size;
+  }
+
+  private delete(key: K): void {
+    const old = this.map.get(key);
+    if (old === undefined) return;
+    this.map.delete(key);
+    this.weight -= this.weigh(old);
   }
 }
 
@@ -56,9 +68,11 @@ export class InboundOpener {
   constructor(
     private readonly own: Identity,
     private readonly maxMessageBytes: number,
-    cacheSize = 8192,
+    cacheSize = 4096,
+    /** Bodies kept for later copies, in total (UTF-16 code units); bounds memory under a flood of large messages. */
+    cacheChars = 16 * 1024 * 1024,
   ) {
-    this.outcomes = new LruCache(cacheSize);
+    this.outcomes = new LruCache<string, OpenResult>(cacheSize, cacheChars, (r) => (r.ok ? r.body.length : 0));
   }
 
   /** Checks one copy as parsed from a relay frame; never throws. */

@@ -1,6 +1,6 @@
 /** The Nostr transport: public surface for wiring (main.ts, config) and tests. */
 export { NostrTransport, createNostrTransport } from './nostr-transport.js';
-export { NostrConfigSchema, PUBLIC_NOSTR_RELAYS } from './config.js';
+export { NostrConfigSchema, DEFAULT_NOSTR_RELAYS } from './config.js';
 export type { NostrConfig, NostrConfigInput } from './config.js';
 export {
   buildOutboundEvent,

@@ -25,7 +25,7 @@ import { NostrConfigSchema } from './config.js';
 import type { NostrConfig, NostrConfigInput } from './config.js';
 import { cursorKey, ResumeCursor } from './cursor.js';
 import { buildOutboundEvent, FramingError } from './framing.js';
-import { InboundOpener } from './inbound.js';
+import { InboundOpener, LruCache } from './inbound.js';
 import { RelayConnection } from './relay-connection.js';
 
 interface RelaySlot {
@@ -39,6 +39,8 @@ export class NostrTransport implements Transport {
   readonly config: NostrConfig;
   private readonly slots: RelaySlot[];
   private readonly opener: InboundOpener;
+  /** Ids of events we published: relays that ignore `#p` for live events echo them back to us. */
+  private readonly published = new LruCache<string, true>(4096);
   private readonly log: Logger;
   private onEnvelope: ((e: InboundEnvelope) => Promise<void>) | undefined;
   private started = false;
@@ -120,6 +122,7 @@ export class NostrTransport implements Transport {
     try {
       const built = buildOutboundEvent(this.ctx.identity, to.identity, payload.json);
       eventId = built.event.id;
+      if (to.identity.xOnly !== this.ctx.identity.xOnly) this.published.set(eventId, true);
       framing = built.framing;
       frame = JSON.stringify(['EVENT', built.event]);
     } catch (err) {
@@ -159,6 +162,8 @@ export class NostrTransport implements Transport {
 
   /** One EVENT from one relay: authenticate (once per distinct event), then hand over this copy. */
   private async handleEvent(endpoint: string, cursor: ResumeCursor, raw: unknown, receivedAt: number): Promise<void> {
+    const id = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
+    if (typeof id === 'string' && this.published.get(id)) return; // our own event, not addressed to us
     const outcome = this.opener.open(raw);
     if (!outcome.ok) {
       if (outcome.fresh) {

@@ -16,7 +16,9 @@ import type { EventTemplate, NostrEvent } from 'nostr-tools/pure';
 import type { Filter } from 'nostr-tools/filter';
 import { makeAuthEvent } from 'nostr-tools/nip42';
 import type { Logger } from '../../observability/logger.js';
-import type { EndpointStatus, FailureReason } from '../transport.js';
+import type { EndpointStatus } from '../transport.js';
+import { PendingPublishes } from './pending-publishes.js';
+import type { PublishOutcome } from './pending-publishes.js';
 
 export interface RelayConnectionOptions {
   readonly connectTimeoutMs: number;
@@ -40,7 +42,7 @@ export interface RelayConnectionHooks {
   signAuth?(template: EventTemplate): NostrEvent;
 }
 
-export type PublishOutcome = { ok: true } | { ok: false; reason: FailureReason; error: string };
+export type { PublishOutcome };
 
 export class RelayConnection {
   private ws: WebSocket | undefined;
@@ -62,7 +64,7 @@ export class RelayConnection {
   private authed = false;
   private resubscribeAfterAuth = false;
   private authRetries = 0;
-  private readonly pending = new Map<string, Set<(o: PublishOutcome) => void>>();
+  private readonly pending = new PendingPublishes();
   private queue: Promise<void> = Promise.resolve();
   private queued = 0;
   private firstSettle: (() => void) | undefined;
@@ -109,26 +111,11 @@ export class RelayConnection {
     if (this.stopped || !this.isOpen || !ws || ws.readyState !== WebSocket.OPEN) {
       return Promise.resolve({ ok: false, reason: 'unreachable', error: this.stopped ? 'transport stopped' : 'not connected' });
     }
-    return new Promise((resolve) => {
-      let waiters = this.pending.get(eventId);
-      if (!waiters) this.pending.set(eventId, (waiters = new Set()));
-      const set = waiters;
-      const finish = (o: PublishOutcome) => {
-        clearTimeout(timer);
-        set.delete(finish);
-        if (set.size === 0 && this.pending.get(eventId) === set) this.pending.delete(eventId);
-        resolve(o);
-      };
-      const timer = setTimeout(() => finish({ ok: false, reason: 'timeout', error: `no OK within ${timeoutMs} ms` }), timeoutMs);
-      set.add(finish);
-      try {
-        ws.send(frame, (err) => {
-          if (err) finish({ ok: false, reason: 'unreachable', error: `send failed: ${err.message}` });
-        });
-      } catch (err) {
-        finish({ ok: false, reason: 'unreachable', error: `send failed: ${String(err)}` });
-      }
-    });
+    return this.pending.wait(eventId, timeoutMs, (fail) =>
+      ws.send(frame, (err) => {
+        if (err) fail(`send failed: ${err.message}`);
+      }),
+    );
   }
 
   /** Closes the connection and stops reconnecting; idempotent. */
@@ -148,7 +135,7 @@ export class RelayConnection {
     this.ws = undefined;
     this.gen++;
     this.setOpen(false, 'stopped');
-    this.failPending('transport stopped');
+    this.pending.failAll('transport stopped');
     if (!ws || ws.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
       const done = setTimeout(() => {
@@ -239,7 +226,7 @@ export class RelayConnection {
     this.live = false;
     this.lastError = reason;
     this.setOpen(false, reason);
-    this.failPending('connection closed before the relay answered');
+    this.pending.failAll('connection closed before the relay answered');
     this.settleFirst();
     if (this.stopped) return;
     const base = Math.min(this.options.reconnectMaxMs, this.options.reconnectMinMs * 2 ** Math.min(this.attempt, 30));
@@ -309,12 +296,6 @@ export class RelayConnection {
   private settleFirst(): void {
     this.firstSettle?.();
     this.firstSettle = undefined;
-  }
-
-  private failPending(error: string): void {
-    const all = [...this.pending.values()].flatMap((s) => [...s]);
-    this.pending.clear();
-    for (const finish of all) finish({ ok: false, reason: 'unreachable', error });
   }
 
   // ───────────────────────────── inbound frames ─────────────────────────────
@@ -402,13 +383,7 @@ export class RelayConnection {
       }
       return;
     }
-    const waiters = this.pending.get(id);
-    if (!waiters) return;
-    // "duplicate:" means the relay already has the event: as good as accepted.
-    const accepted = ok || message.startsWith('duplicate:');
-    for (const finish of [...waiters]) {
-      finish(accepted ? { ok: true } : { ok: false, reason: 'rejected', error: message.slice(0, 200) || 'refused by relay' });
-    }
+    this.pending.answer(id, ok, message);
   }
 
   private onSubscriptionClosed(gen: number, reason: string): void {
