@@ -69,6 +69,7 @@ export class Broadcaster {
   private readonly firstSeen = new Map<string, number>();
   private readonly now: () => number;
   private readonly sendSlots: LimitFunction;
+  private allStarted: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: BroadcasterOptions) {
     this.identity = opts.identity;
@@ -91,9 +92,22 @@ export class Broadcaster {
     return this;
   }
 
-  /** Starts every transport; resolves when each has set up listening on the endpoints reachable now. */
+  /**
+   * Starts every transport; resolves when each has set up listening on the
+   * endpoints reachable now. Acks for copies that arrive earlier (an MQTT
+   * session replays its queue at once) wait until every transport has
+   * started, so they go out on all of them rather than only on the fastest.
+   * (Handling itself does not wait: a transport's start may be waiting for
+   * its own backlog to be handled.)
+   */
   async start(): Promise<void> {
-    await Promise.all(this.opts.transports.map((t) => t.start((e) => this.onEnvelope(e))));
+    let started: () => void = () => undefined;
+    this.allStarted = new Promise<void>((resolve) => (started = resolve));
+    try {
+      await Promise.all(this.opts.transports.map((t) => t.start((e) => this.onEnvelope(e))));
+    } finally {
+      started();
+    }
   }
 
   /** Stops the transports after in-flight acks have been sent. */
@@ -121,18 +135,18 @@ export class Broadcaster {
     if (Buffer.byteLength(json) > this.opts.limits.maxBytes) {
       throw new MessageTooLargeError(`message is larger than ${this.opts.limits.maxBytes} bytes once encoded`);
     }
+    const record = {
+      owner: this.identity.xOnly,
+      uuid: message.uuid,
+      peer: to.xOnly,
+      fromMagnetLink: message.fromMagnetLink,
+      content: message.content,
+      timestamp: message.timestamp,
+    };
+    // Recorded first: a fast peer's ack can arrive before every transport has reported.
+    await this.opts.store.recordOutbound(record, []);
     const reports = await this.broadcast(to, { uuid: message.uuid, json }, only);
-    await this.opts.store.recordOutbound(
-      {
-        owner: this.identity.xOnly,
-        uuid: message.uuid,
-        peer: to.xOnly,
-        fromMagnetLink: message.fromMagnetLink,
-        content: message.content,
-        timestamp: message.timestamp,
-      },
-      reports,
-    );
+    await this.opts.store.recordOutbound(record, reports);
     return { uuid: message.uuid, ok: reports.some((r) => r.ok), reports };
   }
 
@@ -249,6 +263,7 @@ export class Broadcaster {
 
   /** Acknowledges the first copy on every transport; acks are never acknowledged. */
   private async sendAck(message: PlainMessage, sender: PublicIdentity, e: InboundEnvelope): Promise<void> {
+    await this.allStarted;
     const ack = newAck(this.magnetLink, message, e.transport, e.receivedAt, this.ownPreferences(), this.now());
     try {
       const reports = await this.broadcast(sender, { uuid: ack.uuid, json: serializeChatMessage(ack) });

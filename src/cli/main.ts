@@ -11,6 +11,7 @@ import { MessageTooLargeError } from '../broadcaster/broadcaster.js';
 import { identityNew, identityShow } from './identity-commands.js';
 import { chat } from './chat.js';
 import { listen, send } from './messaging.js';
+import { relay } from './relay.js';
 import { startService } from './service.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -76,6 +77,13 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       .requiredOption('--to <magnet>', "the other side's magnet link"),
   ).action(async (o) => chat(o, out));
 
+  program
+    .command('relay')
+    .description('run a local Nostr relay in memory, for trying roomcast without internet')
+    .addOption(new Option('--port <port>', 'TCP port').default(7777).argParser(parsePort))
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .action(async (o: { port: number; host: string }) => relay(o, out));
+
   withNodeOptions(
     program.command('start').description('run the service: listen on every configured transport with the service identity, acknowledge and log messages'),
   ).action(async (o) => startService(o, out));
@@ -86,6 +94,12 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
 function parseSeconds(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0 || n > 3600) throw new CommanderError(2, 'roomcast.invalidArgument', `--wait-ack must be a number of seconds between 0 and 3600, got "${v}"`);
+  return n;
+}
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CommanderError(2, 'roomcast.invalidArgument', `--port must be a TCP port (0-65535), got "${v}"`);
   return n;
 }
 

@@ -53,7 +53,7 @@ export const MIGRATIONS: readonly Migration[] = [
         from_magnet_link TEXT NOT NULL,
         content          TEXT NOT NULL,
         timestamp        INTEGER NOT NULL,
-        state            TEXT NOT NULL CHECK (state IN ('sent', 'failed', 'acked', 'received')),
+        state            TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed', 'acked', 'received')),
         first_via        TEXT CHECK (first_via IS NULL OR first_via IN ${PROTOCOL}),
         received_at      INTEGER,
         acked_at         INTEGER,

@@ -21,10 +21,12 @@ export interface OutboundMessage {
 
 /**
  * Records a send (or a retry of one) in one write batch:
- * - the message row, direction 'out'. New: state 'sent' if any report is ok,
- *   else 'failed'. Existing (a retry): 'failed' becomes 'sent' when this
- *   attempt delivered; a state is never downgraded ('acked' stays, and a
- *   failed retry does not undo an earlier delivery). Content is not rewritten.
+ * - the message row, direction 'out'. New: 'pending' when `reports` is empty
+ *   (the message is recorded before it goes out, so an ack that overtakes the
+ *   send reports still finds it), else 'sent' if any report is ok, else
+ *   'failed'. Existing: pending → sent/failed, failed → sent; a state is never
+ *   downgraded ('acked' stays, and a failed retry does not undo an earlier
+ *   delivery). Content is not rewritten.
  * - one send_results row per report × endpoint, with `at` = now.
  * - one endpoint_performance upsert per report × endpoint: sends + 1,
  *   successes or failures + 1, the latency of successes summed for the mean,
@@ -33,13 +35,17 @@ export interface OutboundMessage {
  * Throws (writing nothing) if the uuid is already an inbound message.
  */
 export async function recordOutbound(db: Db, m: OutboundMessage, reports: readonly SendReport[], now: number): Promise<void> {
-  const state = reports.some((r) => r.ok) ? 'sent' : 'failed';
+  const state = reports.length === 0 ? 'pending' : reports.some((r) => r.ok) ? 'sent' : 'failed';
   const stmts: InStatement[] = [
     {
       sql: `INSERT INTO messages (owner, uuid, direction, peer, from_magnet_link, content, timestamp, state, verified)
             VALUES (?, ?, 'out', ?, ?, ?, ?, ?, 1)
             ON CONFLICT (owner, uuid) DO UPDATE SET
-              state = CASE WHEN messages.state = 'failed' AND excluded.state = 'sent' THEN 'sent' ELSE messages.state END
+              state = CASE
+                WHEN messages.state IN ('acked', 'sent') THEN messages.state
+                WHEN excluded.state = 'sent' THEN 'sent'
+                WHEN excluded.state = 'failed' THEN 'failed'
+                ELSE messages.state END
             WHERE messages.direction = 'out'`,
       args: [m.owner, m.uuid, m.peer, m.fromMagnetLink, m.content, m.timestamp, state],
     },

@@ -9,8 +9,11 @@ import type { ProtocolId } from '../protocol/chat-message.js';
 import type { CursorStore, FailureReason, SendReport } from '../transports/transport.js';
 
 export type Direction = 'in' | 'out';
-/** Outbound: sent (≥1 transport delivered) | failed (none did) | acked. Inbound: received. */
-export type MessageState = 'sent' | 'failed' | 'acked' | 'received';
+/**
+ * Outbound: pending (recorded, not yet sent) | sent (≥1 transport delivered) |
+ * failed (none did) | acked. Inbound: received.
+ */
+export type MessageState = 'pending' | 'sent' | 'failed' | 'acked' | 'received';
 
 export interface StoredMessage {
   readonly owner: string;

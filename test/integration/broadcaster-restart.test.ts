@@ -48,7 +48,7 @@ function startListener(identityFile: string, dataDir: string): Listener {
       if (line.startsWith('{')) lines.push(JSON.parse(line));
     }
   });
-  child.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
+  child.stderr!.resume();
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, lines, exited };
 }

@@ -41,15 +41,31 @@ describe.each(FLAVOURS)('outbound messages (%s)', (flavour) => {
     ]);
   });
 
-  it('stores an undelivered send as failed (also with no reports at all)', async () => {
+  it('stores an undelivered send as failed', async () => {
     const store = await fresh();
     const m = outbound(xOnly(), xOnly());
     await store.recordOutbound(m, [report('mqtt', [failedEndpoint('mqtt://c', 300)])]);
     expect((await store.getMessage(m.owner, m.uuid))?.state).toBe('failed');
+  });
+
+  it('records a message as pending before it is sent, then moves it on with the reports', async () => {
+    const store = await fresh();
     const n = outbound(xOnly(), xOnly());
     await store.recordOutbound(n, []);
-    expect((await store.getMessage(n.owner, n.uuid))?.state).toBe('failed');
+    expect((await store.getMessage(n.owner, n.uuid))?.state).toBe('pending');
     expect(await store.getSendResults(n.owner, n.uuid)).toEqual([]);
+    await store.recordOutbound(n, [report('mqtt', [failedEndpoint('mqtt://c', 300)])]);
+    expect((await store.getMessage(n.owner, n.uuid))?.state).toBe('failed');
+    await store.recordOutbound(n, []);
+    expect((await store.getMessage(n.owner, n.uuid))?.state).toBe('failed');
+
+    // An ack that overtakes the send reports is kept: acked is never downgraded.
+    const p = outbound(xOnly(), xOnly());
+    await store.recordOutbound(p, []);
+    const ack = await store.recordAck({ owner: p.owner, originalUuid: p.uuid, peer: p.peer, protocol: 'mqtt', endpoint: 'mqtt://a', receivedAt: p.timestamp + 50 });
+    expect(ack.known).toBe(true);
+    await store.recordOutbound(p, [report('mqtt', [okEndpoint('mqtt://a', 10)])]);
+    expect((await store.getMessage(p.owner, p.uuid))?.state).toBe('acked');
   });
 
   it('accumulates endpoint performance: counts, mean latency of successes, last ok and last error', async () => {

@@ -8,50 +8,12 @@
  */
 import { createServer, Socket } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
-import { WebSocket, WebSocketServer } from 'ws';
-import { NostrRelay } from '@nostr-relay/core';
-import { createOutgoingNoticeMessage, createOutgoingOkMessage, EventRepository, LogLevel } from '@nostr-relay/common';
-import type { Event, EventRepositoryUpsertResult, Filter } from '@nostr-relay/common';
-import { Validator } from '@nostr-relay/validator';
+import { WebSocket } from 'ws';
+import type { Event } from '@nostr-relay/common';
+import { MemoryEventRepository, serveRelay } from '../../src/relay/local-relay.js';
+import type { RelayServer } from '../../src/relay/local-relay.js';
 
-/** Keeps events in a Map; `find` honours ids, authors, kinds, since, until, #tags and limit (newest first). */
-export class MemoryEventRepository extends EventRepository {
-  readonly events = new Map<string, Event>();
-
-  isSearchSupported(): boolean {
-    return false;
-  }
-
-  upsert(event: Event): EventRepositoryUpsertResult {
-    if (this.events.has(event.id)) return { isDuplicate: true };
-    this.events.set(event.id, event);
-    return { isDuplicate: false };
-  }
-
-  find(filter: Filter): Event[] {
-    const out = [...this.events.values()].filter((e) => matches(e, filter));
-    out.sort((a, b) => b.created_at - a.created_at || (a.id < b.id ? -1 : 1));
-    return filter.limit !== undefined ? out.slice(0, filter.limit) : out;
-  }
-
-  async destroy(): Promise<void> {
-    return;
-  }
-}
-
-function matches(e: Event, f: Filter): boolean {
-  if (f.ids && !f.ids.includes(e.id)) return false;
-  if (f.authors && !f.authors.includes(e.pubkey)) return false;
-  if (f.kinds && !f.kinds.includes(e.kind)) return false;
-  if (f.since !== undefined && e.created_at < f.since) return false;
-  if (f.until !== undefined && e.created_at > f.until) return false;
-  for (const [key, values] of Object.entries(f)) {
-    if (!key.startsWith('#') || !Array.isArray(values)) continue;
-    const name = key.slice(1);
-    if (!e.tags.some((t) => t[0] === name && t[1] !== undefined && (values as string[]).includes(t[1]))) return false;
-  }
-  return true;
-}
+export { MemoryEventRepository };
 
 export interface TestRelay {
   readonly url: string;
@@ -90,62 +52,20 @@ export async function freePort(): Promise<number> {
 
 export async function startRelay(options: StartRelayOptions = {}): Promise<TestRelay> {
   const repository = new MemoryEventRepository();
-  const validator = new Validator();
-  let relay: NostrRelay | undefined;
-  let wss: WebSocketServer | undefined;
+  let served: RelayServer | undefined;
   let port = options.port ?? 0;
   let muted = false;
 
   const listen = async (): Promise<void> => {
-    // filterResultCacheTtl 0: a REQ always reads the repository (the default caches results for 1 s).
-    const r = new NostrRelay(repository, {
-      filterResultCacheTtl: 0,
-      logLevel: LogLevel.ERROR,
-      ...(options.auth ? { hostname: '127.0.0.1' } : {}),
-    });
-    const server = new WebSocketServer({ host: '127.0.0.1', port });
-    await new Promise<void>((resolve, reject) => {
-      server.once('listening', resolve);
-      server.once('error', reject);
-    });
-    port = (server.address() as AddressInfo).port;
-    server.on('connection', (ws) => {
-      r.handleConnection(ws);
-      ws.on('message', async (data) => {
-        if (muted) return;
-        try {
-          const message = await validator.validateIncomingMessage(data);
-          await r.handleMessage(ws, message);
-        } catch (error) {
-          if (ws.readyState !== WebSocket.OPEN) return;
-          const text = error instanceof Error ? error.message : 'invalid: message';
-          // An EVENT that fails validation gets OK false (clients wait for it); anything else a NOTICE.
-          const eventId = eventIdOf(data);
-          ws.send(JSON.stringify(eventId ? createOutgoingOkMessage(eventId, false, text) : createOutgoingNoticeMessage(text)));
-        }
-      });
-      ws.on('close', () => r.handleDisconnect(ws));
-      ws.on('error', () => undefined);
-    });
-    relay = r;
-    wss = server;
+    const s = await serveRelay({ host: '127.0.0.1', port, repository, ...(options.auth ? { authHostname: '127.0.0.1' } : {}), isMuted: () => muted });
+    port = s.port;
+    served = s;
   };
 
   const close = async (graceful: boolean): Promise<void> => {
-    const server = wss;
-    const r = relay;
-    wss = undefined;
-    relay = undefined;
-    if (!server) return;
-    for (const ws of server.clients) {
-      if (graceful) ws.close(1001, 'relay shutting down');
-      else ws.terminate();
-    }
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    if (graceful) {
-      for (const ws of server.clients) ws.terminate();
-    }
-    await r?.destroy();
+    const s = served;
+    served = undefined;
+    await s?.close(graceful);
   };
 
   await listen();
@@ -158,7 +78,7 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<TestR
       return port;
     },
     repository,
-    connections: () => wss?.clients.size ?? 0,
+    connections: () => served?.server.clients.size ?? 0,
     stop: () => close(true),
     kill: () => close(false),
     restart: async () => {
@@ -171,7 +91,7 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<TestR
     inject: async (event) => {
       const e = event as Event;
       repository.upsert(e);
-      await relay?.broadcast(e);
+      await served?.relay.broadcast(e);
     },
   };
 }
@@ -179,20 +99,6 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<TestR
 /** Several relays at once. */
 export async function startRelays(n: number, options: Omit<StartRelayOptions, 'port'> = {}): Promise<TestRelay[]> {
   return Promise.all(Array.from({ length: n }, () => startRelay(options)));
-}
-
-function eventIdOf(data: unknown): string | undefined {
-  try {
-    const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : String(data);
-    const msg = JSON.parse(text) as unknown;
-    if (Array.isArray(msg) && msg[0] === 'EVENT' && typeof msg[1] === 'object' && msg[1] !== null) {
-      const id = (msg[1] as { id?: unknown }).id;
-      return typeof id === 'string' && id.length > 0 && id.length <= 64 ? id : undefined;
-    }
-  } catch {
-    // not JSON: answered with a NOTICE
-  }
-  return undefined;
 }
 
 /** Publishes one raw event to a relay over a fresh socket and returns the relay's OK verdict. */
