@@ -64,8 +64,10 @@ describe('README: try it in two terminals', () => {
     await chmod(shim, 0o755);
     const path = `${cwd}:${process.env.PATH}`;
 
+    expect(await portOpen(7777), 'port 7777 (the README relay) must be free').toBe(false);
     const relay = shell(blocks[0]!, cwd, path);
     await waitFor(() => portOpen(7777), 'the local relay on :7777', 30_000);
+    expect(relay.child.exitCode, relay.output()).toBeNull();
     const bob = shell(blocks[1]!, cwd, path);
     await waitFor(() => bob.output().includes('Listening as'), 'Bob to listen', 30_000);
     const alice = shell(blocks[2]!, cwd, path);
@@ -77,6 +79,7 @@ describe('README: try it in two terminals', () => {
     await waitFor(() => bob.output().includes('First received via:'), 'Bob to show the message', 10_000);
     expect(bob.output().split('Hi Bob!').length - 1).toBe(1);
 
+    expect(relay.child.exitCode, relay.output()).toBeNull();
     for (const s of [bob, relay]) process.kill(-s.child.pid!, 'SIGTERM');
     await Promise.all([bob.exited, relay.exited]);
   });
