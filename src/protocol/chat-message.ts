@@ -130,16 +130,6 @@ export function parseChatMessage(text: string, limits: ParseLimits = DEFAULT_PAR
  * same shape as what it writes.
  */
 export function serializeChatMessage(m: ChatMessage): string {
-  if (m.type === 'message') {
-    return JSON.stringify({
-      uuid: m.uuid,
-      type: m.type,
-      content: m.content,
-      timestamp: m.timestamp,
-      fromMagnetLink: m.fromMagnetLink,
-      ...(m.channelPreferences ? { channelPreferences: m.channelPreferences } : {}),
-    });
-  }
   return JSON.stringify({
     uuid: m.uuid,
     type: m.type,
@@ -147,9 +137,9 @@ export function serializeChatMessage(m: ChatMessage): string {
     timestamp: m.timestamp,
     fromMagnetLink: m.fromMagnetLink,
     ...(m.channelPreferences ? { channelPreferences: m.channelPreferences } : {}),
-    originalMessageUuid: m.originalMessageUuid,
-    receivedAt: m.receivedAt,
-    receivedVia: m.receivedVia,
+    ...(m.type === 'acknowledgment'
+      ? { originalMessageUuid: m.originalMessageUuid, receivedAt: m.receivedAt, receivedVia: m.receivedVia }
+      : {}),
   });
 }
 

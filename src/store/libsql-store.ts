@@ -12,6 +12,7 @@ import type {
   Contact,
   EndpointPerformance,
   InboundRecord,
+  OutboundRecord,
   Receipt,
   SendResult,
   Store,
@@ -28,7 +29,6 @@ import * as identities from './identities.js';
 import * as messages from './messages.js';
 import * as preferences from './preferences.js';
 import * as sends from './sends.js';
-import type { OutboundMessage } from './sends.js';
 
 export interface OpenStoreOptions {
   /** `file:/path/x.db`, `:memory:`, or a libsql server (`libsql://…`, `https://…`, `http://…`). */
@@ -83,7 +83,7 @@ export class LibsqlStore implements Store {
     return messages.recordInbound(this.#db, r);
   }
 
-  recordOutbound(m: OutboundMessage, reports: readonly SendReport[]): Promise<void> {
+  recordOutbound(m: OutboundRecord, reports: readonly SendReport[]): Promise<void> {
     return sends.recordOutbound(this.#db, m, reports, this.#now());
   }
 

@@ -6,18 +6,10 @@
 import type { InStatement, Row } from '@libsql/client';
 import type { ProtocolId } from '../protocol/chat-message.js';
 import type { FailureReason, SendReport } from '../transports/transport.js';
-import type { EndpointPerformance, SendResult } from './store.js';
+import type { EndpointPerformance, OutboundRecord, SendResult } from './store.js';
 import { bool, compact, num, optNum, optStr, str } from './db.js';
 import type { Db } from './db.js';
 
-export interface OutboundMessage {
-  readonly owner: string;
-  readonly uuid: string;
-  readonly peer: string;
-  readonly fromMagnetLink: string;
-  readonly content: string;
-  readonly timestamp: number;
-}
 
 /**
  * Records a send (or a retry of one) in one write batch:
@@ -34,7 +26,7 @@ export interface OutboundMessage {
  * A report with no endpoints adds no rows but still counts in the state.
  * Throws (writing nothing) if the uuid is already an inbound message.
  */
-export async function recordOutbound(db: Db, m: OutboundMessage, reports: readonly SendReport[], now: number): Promise<void> {
+export async function recordOutbound(db: Db, m: OutboundRecord, reports: readonly SendReport[], now: number): Promise<void> {
   const state = reports.length === 0 ? 'pending' : reports.some((r) => r.ok) ? 'sent' : 'failed';
   const stmts: InStatement[] = [
     {

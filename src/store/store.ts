@@ -112,13 +112,17 @@ export interface SendResult {
   readonly at: number;
 }
 
-export interface InboundRecord {
+/** A message we send: the parts recorded before and after its delivery. */
+export interface OutboundRecord {
   readonly owner: string;
   readonly uuid: string;
   readonly peer: string;
   readonly fromMagnetLink: string;
   readonly content: string;
   readonly timestamp: number;
+}
+
+export interface InboundRecord extends OutboundRecord {
   readonly verified: boolean;
   readonly protocol: ProtocolId;
   readonly endpoint: string;
@@ -155,10 +159,7 @@ export interface Store extends CursorStore {
    */
   recordInbound(r: InboundRecord): Promise<{ first: boolean; latencyMs: number }>;
   /** Records a message we sent (state from whether any report is ok) and updates endpoint performance, in one transaction. */
-  recordOutbound(
-    m: { owner: string; uuid: string; peer: string; fromMagnetLink: string; content: string; timestamp: number },
-    reports: readonly SendReport[],
-  ): Promise<void>;
+  recordOutbound(m: OutboundRecord, reports: readonly SendReport[]): Promise<void>;
   /**
    * Records one copy of an ack: in one transaction, an 'ack' receipt, the
    * message's state 'acked' (first ack only), and the peer's channel
