@@ -3,7 +3,6 @@ import type { AckEvent, MessageEvent } from '../broadcaster/events.js';
 import { npubOf } from '../identity/keys.js';
 import { decodeMagnet } from '../identity/magnet.js';
 import { openNode } from '../node.js';
-import type { TransportId } from '../transports/transport.js';
 import { formatAck, formatDelivery, protocolName } from './format.js';
 import { cliConfig, untilSignal } from './node-options.js';
 import type { NodeCliOptions } from './node-options.js';
@@ -21,22 +20,34 @@ export async function send(text: string, o: SendOptions, out: Out): Promise<void
   const to = decodeMagnet(o.to);
   const node = await openNode(cliConfig(o, true), { identityFile: o.identity });
   try {
+    // Acks can overtake the delivery report: hold them until it is printed.
     const acks: AckEvent[] = [];
-    let delivered: Set<TransportId> = new Set();
-    let allAcked: () => void = () => undefined;
-    const everyAck = new Promise<void>((resolve) => (allAcked = resolve));
+    let reported = false;
+    let wake: () => void = () => undefined;
+    const printAck = (e: AckEvent) =>
+      out(o.json ? `${JSON.stringify({ event: 'ack', uuid: e.originalUuid, via: e.via, endpoint: e.endpoint, latencyMs: e.latencyMs })}\n` : `${formatAck(e)}\n`);
     node.broadcaster.on('ack', (e) => {
       if (!e.firstOnProtocol) return;
       acks.push(e);
-      out(o.json ? `${JSON.stringify({ event: 'ack', uuid: e.originalUuid, via: e.via, endpoint: e.endpoint, latencyMs: e.latencyMs })}\n` : `${formatAck(e)}\n`);
-      if ([...delivered].every((t) => acks.some((a) => a.via === t))) allAcked();
+      if (reported) printAck(e);
+      wake();
     });
     await node.broadcaster.start();
     const delivery = await node.broadcaster.send(to, text);
-    delivered = new Set(delivery.reports.filter((r) => r.ok).map((r) => r.transport));
     out(o.json ? `${JSON.stringify({ event: 'delivery', ...delivery })}\n` : `${formatDelivery(delivery.reports)}\n`);
-    if (o.waitAck && delivery.ok && acks.length < delivered.size) {
-      await Promise.race([everyAck, new Promise((r) => setTimeout(r, o.waitAck! * 1000))]);
+    reported = true;
+    acks.forEach(printAck);
+    const delivered = delivery.reports.filter((r) => r.ok).map((r) => r.transport);
+    const allAcked = () => delivered.every((t) => acks.some((a) => a.via === t));
+    if (o.waitAck && delivery.ok && !allAcked()) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, o.waitAck! * 1000);
+        wake = () => {
+          if (!allAcked()) return;
+          clearTimeout(timer);
+          resolve();
+        };
+      });
       if (acks.length === 0 && !o.json) out(`No acknowledgment within ${o.waitAck}s.\n`);
     }
     process.exitCode = delivery.ok ? 0 : 1;
