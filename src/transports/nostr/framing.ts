@@ -14,12 +14,12 @@
  *   ChatMessage JSON, tags exactly [["p", <recipient x-only>]] (PROTOCOL.md §3).
  */
 import { randomInt } from 'node:crypto';
-import { finalizeEvent, generateSecretKey, getEventHash, verifyEvent } from 'nostr-tools/pure';
+import { getEventHash } from 'nostr-tools/pure';
 import type { NostrEvent } from 'nostr-tools/pure';
 import * as nip04 from 'nostr-tools/nip04';
 import * as nip44 from 'nostr-tools/nip44';
 import type { Capability, Identity, PublicIdentity } from '../../identity/keys.js';
-import { nip44Decrypt, nip44Encrypt } from '../../identity/crypto.js';
+import { deriveConversationKey, nip44Decrypt, nip44Encrypt, randomPrivateKey, signEvent, verifyEventSignature } from '../../identity/crypto.js';
 import type { Rejection, RejectionCode } from '../../protocol/chat-message.js';
 
 export type { NostrEvent };
@@ -58,7 +58,7 @@ export function randomPastTimestamp(nowSec: number): number {
 /** Seed format: kind 4, NIP-04 content, one p tag. */
 export function buildEncryptedDm(sender: Identity, recipientXOnly: string, json: string, nowSec: number): NostrEvent {
   if (!HEX64.test(recipientXOnly)) throw new FramingError('recipient key is not 64 hex characters');
-  return finalizeEvent(
+  return signEvent(
     {
       kind: KIND_ENCRYPTED_DM,
       created_at: nowSec,
@@ -87,7 +87,7 @@ export function buildGiftWrappedDm(sender: Identity, recipientXOnly: string, jso
   if (utf8Length(rumorJson) > NIP44_MAX_PLAINTEXT_BYTES) {
     throw new FramingError(`message too large for NIP-17 (NIP-44 carries at most ${NIP44_MAX_PLAINTEXT_BYTES} bytes)`);
   }
-  const seal = finalizeEvent(
+  const seal = signEvent(
     {
       kind: KIND_SEAL,
       created_at: randomPastTimestamp(nowSec),
@@ -100,13 +100,13 @@ export function buildGiftWrappedDm(sender: Identity, recipientXOnly: string, jso
   if (utf8Length(sealJson) > NIP44_MAX_PLAINTEXT_BYTES) {
     throw new FramingError(`message too large for NIP-17 (sealed form exceeds ${NIP44_MAX_PLAINTEXT_BYTES} bytes)`);
   }
-  const oneTimeKey = generateSecretKey();
-  return finalizeEvent(
+  const oneTimeKey = randomPrivateKey();
+  return signEvent(
     {
       kind: KIND_GIFT_WRAP,
       created_at: randomPastTimestamp(nowSec),
       tags: [['p', recipientXOnly]],
-      content: nip44.v2.encrypt(sealJson, nip44.v2.utils.getConversationKey(oneTimeKey, recipientXOnly)),
+      content: nip44.v2.encrypt(sealJson, deriveConversationKey(oneTimeKey, recipientXOnly)),
     },
     oneTimeKey,
   );
@@ -219,7 +219,7 @@ export function precheckEvent(raw: unknown, own: PublicIdentity, limits: Inbound
  */
 export function openEvent(event: NostrEvent, own: Identity, limits: InboundLimits): OpenResult {
   try {
-    if (!verifyEvent(event)) return reject('bad-signature', `kind ${event.kind} event signature is invalid`);
+    if (!verifyEventSignature(event)) return reject('bad-signature', `kind ${event.kind} event signature is invalid`);
     return event.kind === KIND_GIFT_WRAP ? openGiftWrap(event, own, limits) : openEncryptedDm(event, own, limits);
   } catch (err) {
     return reject('decrypt-failed', `could not open event: ${short(err)}`);
@@ -253,7 +253,7 @@ function openGiftWrap(wrap: NostrEvent, own: Identity, limits: InboundLimits): O
   let sealJson: string;
   try {
     // The wrap's key is one-time: derive its conversation key without caching it.
-    sealJson = nip44.v2.decrypt(wrap.content, nip44.v2.utils.getConversationKey(own.secp256k1PrivateKey, wrap.pubkey));
+    sealJson = nip44.v2.decrypt(wrap.content, deriveConversationKey(own.secp256k1PrivateKey, wrap.pubkey));
   } catch (err) {
     return reject('decrypt-failed', `gift wrap decryption failed: ${short(err)}`);
   }
@@ -261,7 +261,7 @@ function openGiftWrap(wrap: NostrEvent, own: Identity, limits: InboundLimits): O
   if (seal === undefined) return reject('malformed-json', 'gift wrap does not contain JSON');
   if (!isSignedEventShape(seal)) return reject('invalid-message', 'gift wrap does not contain a signed event');
   if (seal.kind !== KIND_SEAL) return reject('invalid-message', `gift wrap contains kind ${seal.kind}, expected ${KIND_SEAL}`);
-  if (!verifyEvent(seal)) return reject('bad-signature', 'seal signature is invalid');
+  if (!verifyEventSignature(seal)) return reject('bad-signature', 'seal signature is invalid');
 
   let rumorJson: string;
   try {

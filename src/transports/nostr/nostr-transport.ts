@@ -5,8 +5,8 @@
  * on every relay, authenticates every copy, and resumes each relay from a
  * persisted cursor after an outage or a restart.
  */
-import { finalizeEvent } from 'nostr-tools/pure';
 import type { EventTemplate } from 'nostr-tools/pure';
+import { signEvent } from '../../identity/crypto.js';
 import type { Logger } from '../../observability/logger.js';
 import { redactUrl, summarize } from '../transport.js';
 import type {
@@ -84,7 +84,7 @@ export class NostrTransport implements Transport {
           filters: () => cursor.filters(),
           onEvent: (raw, receivedAt) => this.handleEvent(label, cursor, raw, receivedAt),
           onProgress: (at) => cursor.reach(at),
-          signAuth: (template: EventTemplate) => finalizeEvent(template, ctx.identity.secp256k1PrivateKey),
+          signAuth: (template: EventTemplate) => signEvent(template, ctx.identity.secp256k1PrivateKey),
         },
         this.log,
       );
