@@ -37,12 +37,28 @@ export function encodeMagnet(id: PublicIdentity): string {
 
 const KNOWN = new Set<string>(KNOWN_CAPABILITIES);
 
+/** Recently decoded links: every copy of every message names its sender's link, and checking the point costs curve math. */
+const decoded = new Map<string, PublicIdentity>();
+const DECODED_CACHE_SIZE = 1024;
+
 /**
  * Parses and checks a magnet link. Accepts `xt` raw or percent-encoded and
  * ignores unknown parameters and unknown capability tokens. Throws
  * MagnetLinkError naming the parameter otherwise; never returns a partial identity.
  */
 export function decodeMagnet(link: string): PublicIdentity {
+  const hit = typeof link === 'string' ? decoded.get(link) : undefined;
+  if (hit) return hit;
+  const id = Object.freeze(decodeUncached(link));
+  if (decoded.size >= DECODED_CACHE_SIZE) {
+    const oldest = decoded.keys().next().value;
+    if (oldest !== undefined) decoded.delete(oldest);
+  }
+  decoded.set(link, id);
+  return id;
+}
+
+function decodeUncached(link: string): PublicIdentity {
   if (typeof link !== 'string' || link.length === 0) throw new MagnetLinkError('link', 'is empty');
   if (link.length > MAX_MAGNET_LENGTH) {
     throw new MagnetLinkError('link', `is longer than ${MAX_MAGNET_LENGTH} characters`);

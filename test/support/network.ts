@@ -52,7 +52,13 @@ export interface TestNodeOptions {
 }
 
 /** Writes a config file for `net` into a data dir and opens a node from it, as `roomcast start` would. */
-export async function openTestNode(net: TestNetwork, o: TestNodeOptions = {}): Promise<TestNode> {
+/** The endpoints a node is configured with. */
+export interface Endpoints {
+  readonly brokers: ReadonlyArray<{ readonly url: string }>;
+  readonly relays: ReadonlyArray<{ readonly url: string }>;
+}
+
+export async function openTestNode(net: Endpoints, o: TestNodeOptions = {}): Promise<TestNode> {
   const dir = o.dir ?? (await mkdtemp(join(tmpdir(), 'rc-node-')));
   const identityFile = join(dir, 'identity.json');
   if (!o.dir || o.identity) await saveIdentity(identityFile, o.identity ?? generateIdentity(), true);
