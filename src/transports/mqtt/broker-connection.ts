@@ -231,6 +231,8 @@ export class BrokerConnection {
   private onClose(): void {
     if (this.stopped) return;
     if (this.connected) {
+      // A broker that dies may close the socket without an error event: say so in status.
+      this.lastError ??= 'connection closed';
       this.setConnected(false);
       this.opts.log.warn({ endpoint: this.endpoint, error: this.lastError }, 'mqtt broker disconnected; reconnecting with backoff');
       this.downLogged = true;
