@@ -29,6 +29,8 @@ import * as identities from './identities.js';
 import * as messages from './messages.js';
 import * as preferences from './preferences.js';
 import * as sends from './sends.js';
+import { LibsqlRoomStore } from './rooms.js';
+import type { RoomStore } from './rooms.js';
 
 export interface OpenStoreOptions {
   /** `file:/path/x.db`, `:memory:`, or a libsql server (`libsql://…`, `https://…`, `http://…`). */
@@ -73,10 +75,12 @@ function openError(url: string, cause: unknown): Error {
 export class LibsqlStore implements Store {
   readonly #db: Db;
   readonly #now: () => number;
+  readonly rooms: RoomStore;
 
   constructor(db: Db, now: () => number) {
     this.#db = db;
     this.#now = now;
+    this.rooms = new LibsqlRoomStore(db, now);
   }
 
   recordInbound(r: InboundRecord): Promise<{ first: boolean; latencyMs: number }> {

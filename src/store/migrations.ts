@@ -118,6 +118,53 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    name: 'bridged rooms, outbox and inbox',
+    sql: [
+      // One identity per bridged room; its private keys sealed with the
+      // service key (src/bridge/room-keys.ts), so any worker with the service
+      // identity can act for the room and the database alone reveals nothing.
+      `CREATE TABLE rooms (
+        platform   TEXT NOT NULL,
+        room_id    TEXT NOT NULL,
+        owner      TEXT NOT NULL UNIQUE,
+        sealed_key TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (platform, room_id)
+      )`,
+      // What people wrote in a room, in order (seq per room), until every
+      // contact has it. Ordering across workers is decided here.
+      `CREATE TABLE room_outbox (
+        platform            TEXT NOT NULL,
+        room_id             TEXT NOT NULL,
+        seq                 INTEGER NOT NULL CHECK (seq >= 1),
+        uuid                TEXT NOT NULL UNIQUE,
+        sender_id           TEXT NOT NULL,
+        sender_name         TEXT NOT NULL,
+        text                TEXT NOT NULL,
+        platform_message_id TEXT NOT NULL,
+        created_at          INTEGER NOT NULL,
+        state               TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'done', 'failed')),
+        receipt_post_id     TEXT,
+        PRIMARY KEY (platform, room_id, seq)
+      )`,
+      `CREATE INDEX room_outbox_queued ON room_outbox (platform, room_id, state, seq)`,
+      // What contacts sent to a room's identity, in arrival order, until it is posted.
+      `CREATE TABLE room_inbox (
+        platform            TEXT NOT NULL,
+        room_id             TEXT NOT NULL,
+        seq                 INTEGER NOT NULL CHECK (seq >= 1),
+        owner               TEXT NOT NULL,
+        uuid                TEXT NOT NULL,
+        state               TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'posted', 'failed')),
+        platform_message_id TEXT,
+        PRIMARY KEY (platform, room_id, seq),
+        UNIQUE (owner, uuid)
+      )`,
+      `CREATE INDEX room_inbox_queued ON room_inbox (platform, room_id, state, seq)`,
+    ],
+  },
 ];
 
 /** The schema version this code writes. */

@@ -6,6 +6,7 @@
  * share one database.
  */
 import type { ProtocolId } from '../protocol/chat-message.js';
+import type { RoomStore } from './rooms.js';
 import type { CursorStore, FailureReason, SendReport } from '../transports/transport.js';
 
 export type Direction = 'in' | 'out';
@@ -199,6 +200,9 @@ export interface Store extends CursorStore {
   listIdentities(): Promise<StoredIdentity[]>;
   /** The per-endpoint results of every send of one message (retries included), oldest first. */
   getSendResults(owner: string, uuid: string): Promise<SendResult[]>;
+
+  /** Bridged rooms, their outboxes and inboxes. */
+  readonly rooms: RoomStore;
 
   close(): Promise<void>;
 }

@@ -1,0 +1,88 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/index.js';
+import type { NewOutboxEntry } from '../../src/store/index.js';
+
+const entry = (roomId: string, text: string): NewOutboxEntry => ({
+  platform: 'memory',
+  roomId,
+  uuid: randomUUID(),
+  senderId: '@alice',
+  senderName: 'Alice',
+  text,
+  platformMessageId: `m-${text}`,
+  createdAt: 1_000,
+});
+
+describe('room store', () => {
+  it('creates a room once, even when two creators race, and finds it by owner', async () => {
+    const store = await openStore({ url: ':memory:' });
+    const [a, b] = await Promise.all([
+      store.rooms.createRoom({ platform: 'memory', roomId: '!r', owner: 'a'.repeat(64), sealedKey: 'sealed-a' }),
+      store.rooms.createRoom({ platform: 'memory', roomId: '!r', owner: 'b'.repeat(64), sealedKey: 'sealed-b' }),
+    ]);
+    expect(b).toEqual(a);
+    expect(await store.rooms.getRoomByOwner(a.owner)).toEqual(a);
+    expect(await store.rooms.getRoom('discord', '!r')).toBeUndefined();
+    expect(await store.rooms.listRooms()).toHaveLength(1);
+    await store.close();
+  });
+
+  it('numbers outbox entries per room in order, idempotently, also when enqueued concurrently', async () => {
+    const store = await openStore({ url: ':memory:' });
+    const entries = Array.from({ length: 20 }, (_, i) => entry('!r', `m${i}`));
+    const stored = await Promise.all(entries.map((e) => store.rooms.enqueueOutbox(e)));
+    expect(stored.map((s) => s.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    const again = await store.rooms.enqueueOutbox(entries[3]!);
+    expect(again.seq).toBe(stored[3]!.seq);
+    const other = await store.rooms.enqueueOutbox(entry('!other', 'x'));
+    expect(other.seq).toBe(1);
+    await store.close();
+  });
+
+  it('gives an entry its turn only when every earlier entry of the room is done or failed', async () => {
+    const store = await openStore({ url: ':memory:' });
+    const one = await store.rooms.enqueueOutbox(entry('!r', 'one'));
+    const two = await store.rooms.enqueueOutbox(entry('!r', 'two'));
+    const elsewhere = await store.rooms.enqueueOutbox(entry('!x', 'x'));
+    expect(await store.rooms.isOutboxTurn(one)).toBe(true);
+    expect(await store.rooms.isOutboxTurn(two)).toBe(false);
+    expect(await store.rooms.isOutboxTurn(elsewhere)).toBe(true);
+    await store.rooms.setOutboxState(one.uuid, 'failed');
+    expect(await store.rooms.isOutboxTurn(two)).toBe(true);
+    await store.rooms.setOutboxReceiptPost(two.uuid, 'post-1');
+    expect(await store.rooms.getOutbox(two.uuid)).toMatchObject({ state: 'queued', receiptPostId: 'post-1', text: 'two' });
+    await store.close();
+  });
+
+  it('keeps an inbox per room with the same ordering rule, idempotent per (owner, uuid)', async () => {
+    const store = await openStore({ url: ':memory:' });
+    const owner = 'c'.repeat(64);
+    const a = await store.rooms.enqueueInbox({ platform: 'memory', roomId: '!r', owner, uuid: randomUUID() });
+    const b = await store.rooms.enqueueInbox({ platform: 'memory', roomId: '!r', owner, uuid: randomUUID() });
+    expect([a.seq, b.seq]).toEqual([1, 2]);
+    expect((await store.rooms.enqueueInbox(a)).seq).toBe(1);
+    expect(await store.rooms.isInboxTurn(b)).toBe(false);
+    await store.rooms.setInboxState(owner, a.uuid, 'posted', 'p-1');
+    expect(await store.rooms.isInboxTurn(b)).toBe(true);
+    expect(await store.rooms.getInbox(owner, a.uuid)).toMatchObject({ state: 'posted', platformMessageId: 'p-1' });
+    await store.close();
+  });
+
+  it('survives a reopen of a file database', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rc-rooms-'));
+    const url = `file:${join(dir, 'db')}`;
+    let store = await openStore({ url });
+    await store.rooms.createRoom({ platform: 'memory', roomId: '!r', owner: 'd'.repeat(64), sealedKey: 's' });
+    const e = await store.rooms.enqueueOutbox(entry('!r', 'kept'));
+    await store.close();
+    store = await openStore({ url });
+    expect(await store.rooms.getRoom('memory', '!r')).toBeDefined();
+    expect(await store.rooms.getOutbox(e.uuid)).toMatchObject({ seq: 1, state: 'queued' });
+    expect((await store.rooms.enqueueOutbox(entry('!r', 'next'))).seq).toBe(2);
+    await store.close();
+  });
+});
