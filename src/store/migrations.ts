@@ -150,6 +150,16 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (platform, room_id, seq)
       )`,
       `CREATE INDEX room_outbox_queued ON room_outbox (platform, room_id, state, seq)`,
+      // Each room message goes to each contact as its own ChatMessage (own
+      // uuid, so the peer's acks and our receipts are per contact).
+      `CREATE TABLE outbox_copies (
+        owner       TEXT NOT NULL,
+        uuid        TEXT NOT NULL,
+        room_uuid   TEXT NOT NULL REFERENCES room_outbox (uuid),
+        contact     TEXT NOT NULL,
+        PRIMARY KEY (owner, uuid)
+      )`,
+      `CREATE INDEX outbox_copies_by_room_message ON outbox_copies (room_uuid)`,
       // What contacts sent to a room's identity, in arrival order, until it is posted.
       `CREATE TABLE room_inbox (
         platform            TEXT NOT NULL,

@@ -54,6 +54,17 @@ export interface InboxEntry {
 
 export type NewOutboxEntry = Omit<OutboxEntry, 'seq' | 'state' | 'receiptPostId'>;
 
+/** One contact's copy of a room message. */
+export interface OutboxCopy {
+  /** The room identity. */
+  readonly owner: string;
+  /** The copy's ChatMessage uuid. */
+  readonly uuid: string;
+  readonly roomUuid: string;
+  /** The contact's x-only key. */
+  readonly contact: string;
+}
+
 export interface RoomStore {
   getRoom(platform: string, roomId: string): Promise<RoomRecord | undefined>;
   getRoomByOwner(owner: string): Promise<RoomRecord | undefined>;
@@ -69,6 +80,13 @@ export interface RoomStore {
   setOutboxReceiptPost(uuid: string, postId: string): Promise<void>;
   /** True when no earlier entry of the same room is still queued. */
   isOutboxTurn(entry: Pick<OutboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<boolean>;
+
+  /** Records that `uuid` is the copy of room message `roomUuid` for `contact` (idempotent). */
+  addOutboxCopy(c: OutboxCopy): Promise<void>;
+  /** The copy a peer's ack names, if it is one of ours. */
+  getOutboxCopy(owner: string, uuid: string): Promise<OutboxCopy | undefined>;
+  /** Every copy of one room message, by contact. */
+  listOutboxCopies(roomUuid: string): Promise<OutboxCopy[]>;
 
   /** Appends to the room's inbox with the next seq; idempotent by (owner, uuid). */
   enqueueInbox(e: Pick<InboxEntry, 'platform' | 'roomId' | 'owner' | 'uuid'>): Promise<InboxEntry>;
@@ -99,6 +117,10 @@ function outbox(r: Row): OutboxEntry {
     state: str(r, 'state') as OutboxState,
     receiptPostId: optStr(r, 'receipt_post_id'),
   });
+}
+
+function copy(r: Row): OutboxCopy {
+  return { owner: str(r, 'owner'), uuid: str(r, 'uuid'), roomUuid: str(r, 'room_uuid'), contact: str(r, 'contact') };
 }
 
 function inbox(r: Row): InboxEntry {
@@ -182,6 +204,24 @@ export class LibsqlRoomStore implements RoomStore {
 
   async isOutboxTurn(e: Pick<OutboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<boolean> {
     return !(await earlierQueued(this.db.reader, 'room_outbox', e));
+  }
+
+  async addOutboxCopy(c: OutboxCopy): Promise<void> {
+    await this.db.write((w) =>
+      w.execute({
+        sql: 'INSERT INTO outbox_copies (owner, uuid, room_uuid, contact) VALUES (?, ?, ?, ?) ON CONFLICT (owner, uuid) DO NOTHING',
+        args: [c.owner, c.uuid, c.roomUuid, c.contact],
+      }),
+    );
+  }
+
+  getOutboxCopy(owner: string, uuid: string): Promise<OutboxCopy | undefined> {
+    return first(this.db.reader, 'SELECT owner, uuid, room_uuid, contact FROM outbox_copies WHERE owner = ? AND uuid = ?', [owner, uuid], copy);
+  }
+
+  async listOutboxCopies(roomUuid: string): Promise<OutboxCopy[]> {
+    const rs = await this.db.read({ sql: 'SELECT owner, uuid, room_uuid, contact FROM outbox_copies WHERE room_uuid = ? ORDER BY contact', args: [roomUuid] });
+    return rs.rows.map(copy);
   }
 
   async enqueueInbox(e: Pick<InboxEntry, 'platform' | 'roomId' | 'owner' | 'uuid'>): Promise<InboxEntry> {

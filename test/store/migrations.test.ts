@@ -47,6 +47,7 @@ describe('migrations', () => {
         'endpoint_performance',
         'identities',
         'messages',
+        'outbox_copies',
         'receipts',
         'room_inbox',
         'room_outbox',

@@ -86,3 +86,20 @@ describe('room store', () => {
     await store.close();
   });
 });
+
+describe('outbox copies', () => {
+  it('maps each contact copy back to its room message', async () => {
+    const store = await openStore({ url: ':memory:' });
+    const e = await store.rooms.enqueueOutbox(entry('!r', 'hello'));
+    const owner = 'e'.repeat(64);
+    const c1 = { owner, uuid: randomUUID(), roomUuid: e.uuid, contact: '1'.repeat(64) };
+    const c2 = { owner, uuid: randomUUID(), roomUuid: e.uuid, contact: '2'.repeat(64) };
+    await store.rooms.addOutboxCopy(c1);
+    await store.rooms.addOutboxCopy(c1);
+    await store.rooms.addOutboxCopy(c2);
+    expect(await store.rooms.getOutboxCopy(owner, c2.uuid)).toEqual(c2);
+    expect(await store.rooms.listOutboxCopies(e.uuid)).toEqual([c1, c2]);
+    expect(await store.rooms.getOutboxCopy(owner, randomUUID())).toBeUndefined();
+    await store.close();
+  });
+});

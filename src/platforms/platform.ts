@@ -1,0 +1,188 @@
+/**
+ * The platform seam: one chat network (Matrix, Discord, the in-memory one for
+ * tests) whose rooms roomcast bridges. The bridge talks to every platform
+ * through this interface only; what differs between networks is data
+ * (`capabilities`) and optional members, never a check of `id` in shared code.
+ */
+import { z } from 'zod';
+
+declare const platformIdBrand: unique symbol;
+declare const messageIdBrand: unique symbol;
+
+/** Opaque id of a platform instance, e.g. 'matrix', 'discord', 'memory'. Built with `platformId`. */
+export type PlatformId = string & { readonly [platformIdBrand]: true };
+/** Opaque id of one message on a platform (a Matrix event id, a Discord snowflake). */
+export type PlatformMessageId = string & { readonly [messageIdBrand]: true };
+
+const PLATFORM_ID = /^[a-z][a-z0-9-]{0,31}$/;
+
+/**
+ * Checks and brands a platform id: lower-case letters, digits and '-', 1-32
+ * characters, starting with a letter. It never contains ':', so `roomKey` is
+ * unambiguous whatever a room id contains.
+ */
+export function platformId(id: string): PlatformId {
+  if (!PLATFORM_ID.test(id)) {
+    throw new Error(`platform id must be 1-32 lower-case letters, digits or '-', starting with a letter; got "${id}"`);
+  }
+  return id as PlatformId;
+}
+
+/** Brands a platform's message id (any non-empty string the platform gave us). */
+export function platformMessageId(id: string): PlatformMessageId {
+  if (id.length === 0) throw new Error('platform message id must not be empty');
+  return id as PlatformMessageId;
+}
+
+/** One room (Matrix room, Discord channel) on one platform. */
+export interface RoomRef {
+  readonly platform: PlatformId;
+  /** The platform's own id of the room, as the platform spells it. */
+  readonly roomId: string;
+}
+
+/**
+ * A stable string key for a room: `<platform>:<roomId>`. Two platforms never
+ * collide (the platform id has no ':'), so it can key stores, queues and
+ * rate limiters.
+ */
+export function roomKey(room: RoomRef): string {
+  return `${room.platform}:${room.roomId}`;
+}
+
+/** What a sender may do in a room, as the platform adapter maps its own power levels / permissions. */
+export type SenderLevel = 'moderator' | 'member';
+
+export interface RoomSender {
+  /** The platform's user id (Matrix user id, Discord user id). */
+  readonly id: string;
+  readonly displayName: string;
+  readonly level: SenderLevel;
+}
+
+/** A message written in a room (by a person, another bot, or us). */
+export interface RoomMessageEvent {
+  readonly kind: 'message';
+  readonly room: RoomRef;
+  readonly id: PlatformMessageId;
+  readonly sender: RoomSender;
+  readonly text: string;
+  /**
+   * True for the bot's own posts and its webhook's posts. The platform still
+   * delivers them (real platforms echo them back); the bridge must ignore them.
+   */
+  readonly fromSelf: boolean;
+  /**
+   * True for notices (Matrix `m.notice`, a message flagged as from a bot).
+   * Never bridged and never answered automatically: that is how bots avoid loops.
+   */
+  readonly notice: boolean;
+  /** When the platform says the message was sent (ms). */
+  readonly at: number;
+}
+
+/** Everything a platform reports from its rooms. A union on `kind`, so edits and reactions can be added later. */
+export type RoomEvent = RoomMessageEvent;
+
+/** What the bot writes into a room. */
+export interface RoomPost {
+  readonly text: string;
+  /** Post as a notice (Matrix `m.notice`; other bots must not answer it). Default false. */
+  readonly notice?: boolean;
+}
+
+/** How many writes (posts, reactions, edits) one room accepts from the bot per window. */
+export interface RateLimit {
+  readonly posts: number;
+  readonly perMs: number;
+}
+
+/** What a platform can do, as data: shared code reads this, never the platform's id. */
+export interface PlatformCapabilities {
+  /** True exactly when `react` is implemented. */
+  readonly reactions: boolean;
+  /** True exactly when `edit` is implemented. */
+  readonly edits: boolean;
+  /** Longest text `post` and `edit` accept, in characters (Discord: 2,000). */
+  readonly maxMessageChars: number;
+  /**
+   * Writes per room the platform accepts before it answers "rate limited"
+   * (Discord about 5 per 5 s per channel; Matrix is generous). Every write
+   * counts: post, react and edit. Callers pace themselves with it (see
+   * rate-limit.ts); the platform does not queue for them.
+   */
+  readonly rateLimit: RateLimit;
+}
+
+/** For adapters and config: capabilities are checked once, where they are declared. */
+export const PlatformCapabilitiesSchema = z
+  .object({
+    reactions: z.boolean(),
+    edits: z.boolean(),
+    maxMessageChars: z.number().int().min(1),
+    rateLimit: z.object({ posts: z.number().int().min(1), perMs: z.number().int().min(1) }).strict(),
+  })
+  .strict();
+
+/**
+ * The platform refused a write because the bot wrote too much too fast
+ * (Discord HTTP 429, Matrix `M_LIMIT_EXCEEDED`). Nothing was written; the
+ * same write may be retried after `retryAfterMs`.
+ */
+export class RateLimitedError extends Error {
+  constructor(
+    readonly retryAfterMs: number,
+    readonly room: RoomRef,
+  ) {
+    super(`rate limited in ${roomKey(room)}: retry after ${Math.ceil(retryAfterMs)} ms`);
+    this.name = 'RateLimitedError';
+  }
+}
+
+/** A post or edit longer than `capabilities.maxMessageChars`; nothing was written. Callers shorten, the platform never splits. */
+export class MessageTooLongError extends Error {
+  constructor(
+    readonly length: number,
+    readonly maxChars: number,
+  ) {
+    super(`message of ${length} characters is longer than the platform's ${maxChars}`);
+    this.name = 'MessageTooLongError';
+  }
+}
+
+export interface Platform {
+  readonly id: PlatformId;
+  readonly capabilities: PlatformCapabilities;
+  /**
+   * Connects and starts delivering room events. Resolves once events flow.
+   * `onEvent` is awaited, and events of one room are delivered one at a time
+   * in the platform's order, so the bridge keeps per-room order by simply
+   * awaiting its work. Every event is delivered, the bot's own posts and
+   * notices included (flagged `fromSelf` / `notice`): filtering is the
+   * bridge's job, in one place for every platform. An `onEvent` that throws
+   * is logged by the adapter; it does not stop delivery.
+   */
+  start(onEvent: (e: RoomEvent) => Promise<void>): Promise<void>;
+  /**
+   * Writes one message into a room and resolves with its id. Must not split,
+   * queue or wait for a rate limit: text over `maxMessageChars` rejects with
+   * MessageTooLongError, and a platform refusal for pace rejects with
+   * RateLimitedError (nothing written) — the caller paces with
+   * `capabilities.rateLimit` and retries. Must not mention anyone (no
+   * `@everyone`, no pings). Rejects before `start` and after `stop`.
+   */
+  post(room: RoomRef, msg: RoomPost): Promise<PlatformMessageId>;
+  /**
+   * Adds the bot's reaction to a message; present exactly when
+   * `capabilities.reactions`. Idempotent for the same emoji. Same rate-limit
+   * contract as `post`.
+   */
+  react?(room: RoomRef, target: PlatformMessageId, emoji: string): Promise<void>;
+  /**
+   * Replaces the text of one of the bot's own posts; present exactly when
+   * `capabilities.edits`. Same length and rate-limit contract as `post`.
+   */
+  edit?(room: RoomRef, target: PlatformMessageId, msg: RoomPost): Promise<void>;
+  /** Stops delivering events (after the one being handled) and disconnects; idempotent. */
+  stop(): Promise<void>;
+}

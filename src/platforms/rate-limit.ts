@@ -1,0 +1,128 @@
+/**
+ * Paces the bot's writes per room to what a platform declares
+ * (`capabilities.rateLimit`), so the platform never has to refuse one.
+ *
+ * Written here rather than taken from a library: `limiter` and `p-throttle`
+ * pace one function, not many keys; `bottleneck` has per-key groups but is a
+ * token reservoir refilled on a fixed interval and unmaintained since 2019.
+ * None let us count a slot from when the write *finished* (see `schedule`),
+ * nor honour a platform's own "retry after" (see `defer`). A sliding-window
+ * log per key is short and exact: at most `posts` writes in any `perMs` window.
+ */
+import type { RateLimit } from './platform.js';
+
+interface KeyState {
+  /** Start of each write counted in the current window; at most `posts` of them. */
+  stamps: number[];
+  /** Nothing is granted before this time (a platform asked us to wait). */
+  blockedUntil: number;
+  /** The last grant in line: grants for one key are FIFO. */
+  tail: Promise<void>;
+  waiting: number;
+}
+
+export interface RoomRateLimiterOptions {
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export class RoomRateLimiter {
+  private readonly keys = new Map<string, KeyState>();
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(
+    readonly limit: RateLimit,
+    opts: RoomRateLimiterOptions = {},
+  ) {
+    if (!Number.isInteger(limit.posts) || limit.posts < 1 || !(limit.perMs > 0)) {
+      throw new Error(`rate limit must allow at least 1 write per positive window; got ${limit.posts} per ${limit.perMs} ms`);
+    }
+    this.now = opts.now ?? Date.now;
+    this.sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  /**
+   * Waits until one more write to `key` (e.g. `roomKey(room)`) is allowed and
+   * counts it from now. Callers of one key are served in call order. Use it
+   * only when the write follows at once; otherwise use `schedule`.
+   */
+  take(key: string): Promise<void> {
+    return this.grant(key).then(() => undefined);
+  }
+
+  /**
+   * Waits for a slot, runs `write`, and counts the slot from when `write`
+   * settled: the platform counts a write from when it arrived, which is
+   * after we started it, so our window is never earlier than the platform's.
+   * A write that rejects still counts (the platform may have seen it).
+   */
+  async schedule<T>(key: string, write: () => Promise<T>): Promise<T> {
+    const slot = await this.grant(key);
+    try {
+      return await write();
+    } finally {
+      slot.stamp = this.now();
+    }
+  }
+
+  /** The platform refused a write anyway (RateLimitedError): grant nothing for `key` for `retryAfterMs`. */
+  defer(key: string, retryAfterMs: number): void {
+    const s = this.state(key);
+    s.blockedUntil = Math.max(s.blockedUntil, this.now() + Math.max(0, retryAfterMs));
+  }
+
+  private grant(key: string): Promise<{ stamp: number }> {
+    const s = this.state(key);
+    s.waiting++;
+    const turn = s.tail.then(() => this.acquire(s));
+    s.tail = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    return turn.finally(() => s.waiting--);
+  }
+
+  private async acquire(s: KeyState): Promise<{ stamp: number }> {
+    for (;;) {
+      const now = this.now();
+      s.stamps = s.stamps.filter((t) => t > now - this.limit.perMs);
+      const full = s.stamps.length >= this.limit.posts ? Math.min(...s.stamps) + this.limit.perMs - now : 0;
+      const wait = Math.max(full, s.blockedUntil - now);
+      if (wait <= 0) {
+        // The slot object is shared with `schedule`, which moves its stamp to when the write settled.
+        const slot = { stamp: now };
+        s.stamps.push(now);
+        const index = s.stamps.length - 1;
+        return {
+          get stamp() {
+            return slot.stamp;
+          },
+          set stamp(t: number) {
+            slot.stamp = t;
+            if (s.stamps[index] === now) s.stamps[index] = t;
+          },
+        };
+      }
+      await this.sleep(wait);
+    }
+  }
+
+  private state(key: string): KeyState {
+    let s = this.keys.get(key);
+    if (!s) {
+      this.sweep();
+      s = { stamps: [], blockedUntil: 0, tail: Promise.resolve(), waiting: 0 };
+      this.keys.set(key, s);
+    }
+    return s;
+  }
+
+  /** Forgets keys with nothing waiting and nothing left in their window, so many rooms do not grow the map forever. */
+  private sweep(): void {
+    const now = this.now();
+    for (const [key, s] of this.keys) {
+      if (s.waiting === 0 && s.blockedUntil <= now && s.stamps.every((t) => t <= now - this.limit.perMs)) this.keys.delete(key);
+    }
+  }
+}
