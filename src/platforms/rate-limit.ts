@@ -11,14 +11,20 @@
  */
 import type { RateLimit } from './platform.js';
 
+/** One write counted in a key's window; `at` moves to when the write settled (see `schedule`). */
+interface Slot {
+  at: number;
+}
+
 interface KeyState {
-  /** Start of each write counted in the current window; at most `posts` of them. */
-  stamps: number[];
+  /** Writes counted in the current window; at most `posts` of them. */
+  slots: Slot[];
   /** Nothing is granted before this time (a platform asked us to wait). */
   blockedUntil: number;
   /** The last grant in line: grants for one key are FIFO. */
   tail: Promise<void>;
-  waiting: number;
+  /** Grants waiting plus writes of `schedule` still running: while > 0 the key is kept. */
+  busy: number;
 }
 
 export interface RoomRateLimiterOptions {
@@ -38,7 +44,7 @@ export class RoomRateLimiter {
     if (!Number.isInteger(limit.posts) || limit.posts < 1 || !(limit.perMs > 0)) {
       throw new Error(`rate limit must allow at least 1 write per positive window; got ${limit.posts} per ${limit.perMs} ms`);
     }
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? (() => Date.now());
     this.sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
@@ -47,22 +53,34 @@ export class RoomRateLimiter {
    * counts it from now. Callers of one key are served in call order. Use it
    * only when the write follows at once; otherwise use `schedule`.
    */
-  take(key: string): Promise<void> {
-    return this.grant(key).then(() => undefined);
+  async take(key: string): Promise<void> {
+    const s = this.state(key);
+    s.busy++;
+    try {
+      await this.grant(s);
+    } finally {
+      s.busy--;
+    }
   }
 
   /**
    * Waits for a slot, runs `write`, and counts the slot from when `write`
    * settled: the platform counts a write from when it arrived, which is
-   * after we started it, so our window is never earlier than the platform's.
-   * A write that rejects still counts (the platform may have seen it).
+   * after we started it, so our window never starts earlier than the
+   * platform's. A write that rejects still counts (the platform may have seen it).
    */
   async schedule<T>(key: string, write: () => Promise<T>): Promise<T> {
-    const slot = await this.grant(key);
+    const s = this.state(key);
+    s.busy++;
     try {
-      return await write();
+      const slot = await this.grant(s);
+      try {
+        return await write();
+      } finally {
+        slot.at = Math.max(slot.at, this.now());
+      }
     } finally {
-      slot.stamp = this.now();
+      s.busy--;
     }
   }
 
@@ -72,38 +90,29 @@ export class RoomRateLimiter {
     s.blockedUntil = Math.max(s.blockedUntil, this.now() + Math.max(0, retryAfterMs));
   }
 
-  private grant(key: string): Promise<{ stamp: number }> {
-    const s = this.state(key);
-    s.waiting++;
+  /** Queues behind earlier grants of the key, then waits for room in the window. */
+  private grant(s: KeyState): Promise<Slot> {
     const turn = s.tail.then(() => this.acquire(s));
     s.tail = turn.then(
       () => undefined,
       () => undefined,
     );
-    return turn.finally(() => s.waiting--);
+    return turn;
   }
 
-  private async acquire(s: KeyState): Promise<{ stamp: number }> {
+  private async acquire(s: KeyState): Promise<Slot> {
+    const { posts, perMs } = this.limit;
     for (;;) {
       const now = this.now();
-      s.stamps = s.stamps.filter((t) => t > now - this.limit.perMs);
-      const full = s.stamps.length >= this.limit.posts ? Math.min(...s.stamps) + this.limit.perMs - now : 0;
+      s.slots = s.slots.filter((slot) => slot.at > now - perMs);
+      const full = s.slots.length >= posts ? Math.min(...s.slots.map((slot) => slot.at)) + perMs - now : 0;
       const wait = Math.max(full, s.blockedUntil - now);
       if (wait <= 0) {
-        // The slot object is shared with `schedule`, which moves its stamp to when the write settled.
-        const slot = { stamp: now };
-        s.stamps.push(now);
-        const index = s.stamps.length - 1;
-        return {
-          get stamp() {
-            return slot.stamp;
-          },
-          set stamp(t: number) {
-            slot.stamp = t;
-            if (s.stamps[index] === now) s.stamps[index] = t;
-          },
-        };
+        const slot = { at: now };
+        s.slots.push(slot);
+        return slot;
       }
+      // Re-checked after waking: a timer may fire a little early, and `defer` may have moved the block.
       await this.sleep(wait);
     }
   }
@@ -112,7 +121,7 @@ export class RoomRateLimiter {
     let s = this.keys.get(key);
     if (!s) {
       this.sweep();
-      s = { stamps: [], blockedUntil: 0, tail: Promise.resolve(), waiting: 0 };
+      s = { slots: [], blockedUntil: 0, tail: Promise.resolve(), busy: 0 };
       this.keys.set(key, s);
     }
     return s;
@@ -122,7 +131,7 @@ export class RoomRateLimiter {
   private sweep(): void {
     const now = this.now();
     for (const [key, s] of this.keys) {
-      if (s.waiting === 0 && s.blockedUntil <= now && s.stamps.every((t) => t <= now - this.limit.perMs)) this.keys.delete(key);
+      if (s.busy === 0 && s.blockedUntil <= now && s.slots.every((slot) => slot.at <= now - this.limit.perMs)) this.keys.delete(key);
     }
   }
 }

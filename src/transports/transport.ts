@@ -99,6 +99,13 @@ export interface TransportContext {
   readonly cursors: CursorStore;
   /** Upper bound for ChatMessage JSON size accepted inbound and sent outbound. */
   readonly maxMessageBytes: number;
+  /**
+   * False for a send-only transport (a queue worker sending for a room that
+   * another process listens for): it subscribes to nothing and must not take
+   * the listener's place on the network (MQTT: a per-process client id with a
+   * clean session instead of the identity's persistent one). Default true.
+   */
+  readonly listen?: boolean;
 }
 
 export interface Transport {

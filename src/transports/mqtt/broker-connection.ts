@@ -24,8 +24,10 @@ export function mqttClientId(xOnly: string, brokerUrl: string): string {
 export interface BrokerConnectionOptions {
   readonly url: string;
   readonly clientId: string;
-  /** Topics to subscribe to with QoS 1. */
+  /** Topics to subscribe to with QoS 1; none for a send-only connection. */
   readonly topics: readonly string[];
+  /** Persistent session (false) for a listener; a clean one for a send-only connection. */
+  readonly clean: boolean;
   readonly connectTimeoutMs: number;
   readonly reconnectMinMs: number;
   readonly reconnectMaxMs: number;
@@ -90,7 +92,7 @@ export class BrokerConnection {
     const options: IClientOptions = {
       protocolVersion: 4,
       clientId: this.opts.clientId,
-      clean: false,
+      clean: this.opts.clean,
       keepalive: 30,
       connectTimeout: this.opts.connectTimeoutMs,
       reconnectPeriod: this.opts.reconnectMinMs,
@@ -212,6 +214,11 @@ export class BrokerConnection {
   private subscribe(sessionPresent: boolean): void {
     const client = this.client;
     if (!client || this.stopped || !client.connected) return;
+    if (this.opts.topics.length === 0) {
+      this.subscribedOnce = true;
+      this.markReady(sessionPresent);
+      return;
+    }
     client.subscribe([...this.opts.topics], { qos: 1 }, (err, granted) => {
       if (this.stopped) return;
       const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];

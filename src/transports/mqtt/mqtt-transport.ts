@@ -4,7 +4,7 @@
  * client id, signed (and to capable peers NIP-44 encrypted) envelopes, seed
  * envelopes to seed peers. See docs/mqtt-envelope.md.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { ParseResult } from '../../protocol/chat-message.js';
 import { redactUrl, summarize } from '../transport.js';
 import type {
@@ -54,13 +54,17 @@ export class MqttTransport implements Transport {
     private readonly ctx: TransportContext,
   ) {
     const own = ctx.identity;
-    this.topics = new Set([dmTopic(own.xOnly), dmTopic(own.secp256k1PublicKey)]);
+    const listen = ctx.listen !== false;
+    this.topics = new Set(listen ? [dmTopic(own.xOnly), dmTopic(own.secp256k1PublicKey)] : []);
+    // A send-only transport must not resume (and so steal) the listener's persistent session.
+    const sendOnlyId = `rc-s-${randomBytes(9).toString('hex')}`;
     this.connections = config.brokers.map(
       (url) =>
         new BrokerConnection({
           url,
-          clientId: mqttClientId(own.xOnly, url),
+          clientId: listen ? mqttClientId(own.xOnly, url) : sendOnlyId,
           topics: [...this.topics],
+          clean: !listen,
           connectTimeoutMs: config.connectTimeoutMs,
           reconnectMinMs: config.reconnectMinMs,
           reconnectMaxMs: config.reconnectMaxMs,

@@ -81,7 +81,7 @@ export class NostrTransport implements Transport {
           maxFrameBytes,
         },
         {
-          filters: () => cursor.filters(),
+          filters: async () => (ctx.listen === false ? [] : cursor.filters()),
           onEvent: (raw, receivedAt) => this.handleEvent(label, cursor, raw, receivedAt),
           onProgress: (at) => cursor.reach(at),
           signAuth: (template: EventTemplate) => signEvent(template, ctx.identity.secp256k1PrivateKey),

@@ -288,6 +288,11 @@ export class RelayConnection {
       return;
     }
     if (gen !== this.gen) return;
+    if (filters.length === 0) {
+      // Send-only: nothing to subscribe to; the connection is ready as it is.
+      this.settleFirst();
+      return;
+    }
     this.live = false;
     this.reqSentAt = Date.now();
     this.sendFrame(['REQ', this.subId, ...filters]);

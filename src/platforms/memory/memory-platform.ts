@@ -1,0 +1,365 @@
+/**
+ * A real chat platform that lives in the process: rooms with ordered
+ * timelines, people who write into them (`say`), and a bot that posts, reacts
+ * and edits through the Platform seam. For tests and local demos.
+ *
+ * It behaves as Matrix and Discord do where the bridge could get it wrong:
+ * the bot's own posts and notices come back as events (flagged, so the bridge
+ * must skip them); events are delivered one at a time, in order, awaited;
+ * events written while the bridge is stopped wait and are delivered on the
+ * next start (a sync token / gateway resume); writes beyond the declared rate
+ * limit are refused with RateLimitedError, and text over the declared length
+ * with MessageTooLongError — it never queues, splits or clamps for the caller.
+ */
+import {
+  MessageTooLongError,
+  PlatformCapabilitiesSchema,
+  platformId,
+  platformMessageId,
+  RateLimitedError,
+  roomKey,
+} from '../platform.js';
+import type {
+  Platform,
+  PlatformCapabilities,
+  PlatformId,
+  PlatformMessageId,
+  RoomEvent,
+  RoomPost,
+  RoomRef,
+  RoomSender,
+  SenderLevel,
+} from '../platform.js';
+
+/** Discord-like length, Matrix-like generosity in pace: tests that need a strict pace say so. */
+export const DEFAULT_MEMORY_CAPABILITIES: PlatformCapabilities = {
+  reactions: true,
+  edits: true,
+  maxMessageChars: 2000,
+  rateLimit: { posts: 100, perMs: 1000 },
+};
+
+export interface MemoryPlatformOptions {
+  /** Default 'memory'. */
+  readonly id?: string;
+  /** Overrides of DEFAULT_MEMORY_CAPABILITIES; with `reactions`/`edits` false, `react`/`edit` are absent. */
+  readonly capabilities?: Partial<PlatformCapabilities>;
+  /** The bot's account. Default { id: '@roomcast:memory', displayName: 'roomcast' }. */
+  readonly bot?: { readonly id: string; readonly displayName: string };
+  readonly now?: () => number;
+}
+
+/** A person (or another bot) writing with `say`: a bare string is a member with that id and name. */
+export type SenderInput = string | { readonly id: string; readonly displayName?: string; readonly level?: SenderLevel };
+
+export interface Reaction {
+  readonly emoji: string;
+  /** User id of who reacted. */
+  readonly by: string;
+}
+
+/** One message in a room's timeline, as it stands now. */
+export interface TimelineEntry {
+  readonly id: PlatformMessageId;
+  readonly room: RoomRef;
+  readonly sender: RoomSender;
+  /** The current text (after any edits). */
+  readonly text: string;
+  /** Every text the message has had, oldest first: versions[0] is the original. */
+  readonly versions: readonly string[];
+  readonly notice: boolean;
+  /** Written by the bot through the seam. */
+  readonly fromSelf: boolean;
+  readonly at: number;
+  readonly reactions: readonly Reaction[];
+}
+
+interface Entry {
+  readonly id: PlatformMessageId;
+  readonly room: RoomRef;
+  readonly sender: RoomSender;
+  readonly versions: string[];
+  readonly notice: boolean;
+  readonly fromSelf: boolean;
+  readonly at: number;
+  readonly reactions: Reaction[];
+}
+
+interface Pending {
+  readonly event: RoomEvent;
+  readonly delivered?: { resolve: () => void; reject: (err: unknown) => void };
+}
+
+export class MemoryPlatform implements Platform {
+  readonly id: PlatformId;
+  readonly capabilities: PlatformCapabilities;
+  readonly react?: (room: RoomRef, target: PlatformMessageId, emoji: string) => Promise<void>;
+  readonly edit?: (room: RoomRef, target: PlatformMessageId, msg: RoomPost) => Promise<void>;
+  /** The bot's account, as the sender of its own posts. */
+  readonly bot: RoomSender;
+  /** Errors thrown by the bridge's onEvent, in order (say() also rejects with its event's error). */
+  readonly handlerErrors: unknown[] = [];
+  /** Writes refused with RateLimitedError: a caller that respects the rate limit keeps this at 0. */
+  rateLimitedWrites = 0;
+
+  private readonly now: () => number;
+  private readonly rooms = new Map<string, Entry[]>();
+  private readonly writes = new Map<string, number[]>();
+  private readonly queue: Pending[] = [];
+  private readonly listeners = new Set<() => void>();
+  private handler: ((e: RoomEvent) => Promise<void>) | undefined;
+  private pumping: Promise<void> | undefined;
+  private nextId = 1;
+
+  constructor(opts: MemoryPlatformOptions = {}) {
+    this.id = platformId(opts.id ?? 'memory');
+    this.capabilities = Object.freeze(PlatformCapabilitiesSchema.parse({ ...DEFAULT_MEMORY_CAPABILITIES, ...opts.capabilities }));
+    this.now = opts.now ?? (() => Date.now());
+    const bot = opts.bot ?? { id: '@roomcast:memory', displayName: 'roomcast' };
+    this.bot = { ...bot, level: 'member' };
+    if (this.capabilities.reactions) this.react = (room, target, emoji) => this.addReaction(room, target, emoji);
+    if (this.capabilities.edits) this.edit = (room, target, msg) => this.replaceText(room, target, msg);
+  }
+
+  // ---- the seam ----
+
+  async start(onEvent: (e: RoomEvent) => Promise<void>): Promise<void> {
+    if (this.handler) throw new Error('memory platform is already started');
+    this.handler = onEvent;
+    this.kick();
+  }
+
+  async post(room: RoomRef, msg: RoomPost): Promise<PlatformMessageId> {
+    const timeline = this.writable(room, msg.text);
+    const entry = this.append(timeline, room, this.bot, msg.text, { notice: msg.notice ?? false, fromSelf: true });
+    this.enqueue({ event: toEvent(entry) });
+    return entry.id;
+  }
+
+  async stop(): Promise<void> {
+    this.handler = undefined;
+    await this.pumping;
+  }
+
+  // ---- driving it from a test ----
+
+  /** The room with this id, created empty on first use. */
+  room(roomId: string): RoomRef {
+    const ref: RoomRef = { platform: this.id, roomId };
+    if (!this.rooms.has(roomKey(ref))) this.rooms.set(roomKey(ref), []);
+    return ref;
+  }
+
+  /**
+   * A person writes into a room. While the platform is started, resolves once
+   * the bridge's onEvent has handled this message (after every earlier event),
+   * and rejects with onEvent's error if it threw. While stopped, resolves at
+   * once: the message waits and is delivered on the next start (as it does
+   * when the platform stops while this message is still waiting its turn).
+   */
+  async say(room: RoomRef, sender: SenderInput, text: string, opts: { notice?: boolean } = {}): Promise<PlatformMessageId> {
+    const timeline = this.timelineOf(room);
+    const entry = this.append(timeline, room, toSender(sender), text, { notice: opts.notice ?? false, fromSelf: false });
+    if (!this.handler) {
+      this.enqueue({ event: toEvent(entry) });
+      return entry.id;
+    }
+    await new Promise<void>((resolve, reject) => this.enqueue({ event: toEvent(entry), delivered: { resolve, reject } }));
+    return entry.id;
+  }
+
+  /** Resolves when every event written so far has been handled (or the platform is stopped). */
+  async idle(): Promise<void> {
+    while (this.pumping) await this.pumping;
+  }
+
+  // ---- assertions ----
+
+  timeline(room: RoomRef): TimelineEntry[] {
+    return this.timelineOf(room).map(snapshot);
+  }
+
+  /** The bot's posts in a room, oldest first. */
+  botPosts(room: RoomRef): TimelineEntry[] {
+    return this.timeline(room).filter((e) => e.fromSelf);
+  }
+
+  message(room: RoomRef, id: PlatformMessageId): TimelineEntry {
+    return snapshot(this.entry(room, id));
+  }
+
+  reactions(room: RoomRef, id: PlatformMessageId): Reaction[] {
+    return [...this.entry(room, id).reactions];
+  }
+
+  /** Every text of a message, oldest first (one element when never edited). */
+  versions(room: RoomRef, id: PlatformMessageId): string[] {
+    return [...this.entry(room, id).versions];
+  }
+
+  /**
+   * Resolves with the first truthy value of `probe`, checked now and after
+   * every change to any room; rejects after `timeoutMs` naming `what`.
+   */
+  waitFor<T>(probe: () => T | undefined | null | false, what: string, timeoutMs = 5000): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const check = (): boolean => {
+        const value = probe();
+        if (!value) return false;
+        done();
+        resolve(value);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.listeners.delete(listener);
+      };
+      const listener = () => void check();
+      this.listeners.add(listener);
+      check();
+    });
+  }
+
+  /** Waits for a bot post in `room` whose text contains `match` (or matches it / satisfies it). */
+  waitForPost(room: RoomRef, match: string | RegExp | ((e: TimelineEntry) => boolean), timeoutMs = 5000): Promise<TimelineEntry> {
+    const test = typeof match === 'function' ? match : (e: TimelineEntry) => (typeof match === 'string' ? e.text.includes(match) : match.test(e.text));
+    return this.waitFor(() => this.botPosts(room).find(test), `a bot post matching ${String(match)} in ${roomKey(room)}`, timeoutMs);
+  }
+
+  // ---- internals ----
+
+  private async addReaction(room: RoomRef, target: PlatformMessageId, emoji: string): Promise<void> {
+    this.writable(room, '');
+    const entry = this.entry(room, target);
+    if (!entry.reactions.some((r) => r.emoji === emoji && r.by === this.bot.id)) entry.reactions.push({ emoji, by: this.bot.id });
+    this.changed();
+  }
+
+  private async replaceText(room: RoomRef, target: PlatformMessageId, msg: RoomPost): Promise<void> {
+    this.writable(room, msg.text);
+    const entry = this.entry(room, target);
+    if (!entry.fromSelf) throw new Error(`cannot edit ${target}: the bot can only edit its own posts`);
+    entry.versions.push(msg.text);
+    this.changed();
+  }
+
+  /** Checks a write as a real platform would, and counts it against the room's rate limit. */
+  private writable(room: RoomRef, text: string): Entry[] {
+    if (!this.handler) throw new Error('memory platform is not started');
+    const timeline = this.timelineOf(room);
+    if (text.length > this.capabilities.maxMessageChars) throw new MessageTooLongError(text.length, this.capabilities.maxMessageChars);
+    const { posts, perMs } = this.capabilities.rateLimit;
+    const now = this.now();
+    const key = roomKey(room);
+    const recent = (this.writes.get(key) ?? []).filter((t) => t > now - perMs);
+    if (recent.length >= posts) {
+      this.writes.set(key, recent);
+      this.rateLimitedWrites++;
+      throw new RateLimitedError(Math.min(...recent) + perMs - now, room);
+    }
+    recent.push(now);
+    this.writes.set(key, recent);
+    return timeline;
+  }
+
+  private timelineOf(room: RoomRef): Entry[] {
+    if (room.platform !== this.id) throw new Error(`room ${roomKey(room)} is not on platform ${this.id}`);
+    const timeline = this.rooms.get(roomKey(room));
+    if (!timeline) throw new Error(`unknown room ${roomKey(room)} (create it with room())`);
+    return timeline;
+  }
+
+  private entry(room: RoomRef, id: PlatformMessageId): Entry {
+    const entry = this.timelineOf(room).find((e) => e.id === id);
+    if (!entry) throw new Error(`unknown message ${id} in ${roomKey(room)}`);
+    return entry;
+  }
+
+  private append(timeline: Entry[], room: RoomRef, sender: RoomSender, text: string, flags: { notice: boolean; fromSelf: boolean }): Entry {
+    const entry: Entry = {
+      id: platformMessageId(`m${this.nextId++}`),
+      room,
+      sender,
+      versions: [text],
+      notice: flags.notice,
+      fromSelf: flags.fromSelf,
+      at: this.now(),
+      reactions: [],
+    };
+    timeline.push(entry);
+    this.changed();
+    return entry;
+  }
+
+  private enqueue(p: Pending): void {
+    this.queue.push(p);
+    this.kick();
+  }
+
+  /** Starts the delivery loop unless it runs; it stops when the queue is empty or the platform stops. */
+  private kick(): void {
+    if (this.pumping || !this.handler || this.queue.length === 0) return;
+    // pump() starts on a later tick, so it always finds `pumping` set and is the one to clear it.
+    this.pumping = Promise.resolve().then(() => this.pump());
+  }
+
+  private async pump(): Promise<void> {
+    for (;;) {
+      const handler = this.handler;
+      const next = handler ? this.queue.shift() : undefined;
+      // Checked and cleared in one synchronous step, so an enqueue can never find a loop that is about to end.
+      if (!handler || !next) {
+        this.pumping = undefined;
+        return;
+      }
+      try {
+        await handler(next.event);
+        next.delivered?.resolve();
+      } catch (err) {
+        this.handlerErrors.push(err);
+        next.delivered?.reject(err);
+      }
+      this.changed();
+    }
+  }
+
+  private changed(): void {
+    for (const listener of [...this.listeners]) listener();
+  }
+}
+
+function toSender(s: SenderInput): RoomSender {
+  if (typeof s === 'string') return { id: s, displayName: s, level: 'member' };
+  return { id: s.id, displayName: s.displayName ?? s.id, level: s.level ?? 'member' };
+}
+
+function toEvent(e: Entry): RoomEvent {
+  return {
+    kind: 'message',
+    room: e.room,
+    id: e.id,
+    sender: e.sender,
+    text: e.versions[0] ?? '',
+    fromSelf: e.fromSelf,
+    notice: e.notice,
+    at: e.at,
+  };
+}
+
+function snapshot(e: Entry): TimelineEntry {
+  return {
+    id: e.id,
+    room: e.room,
+    sender: e.sender,
+    text: e.versions[e.versions.length - 1] ?? '',
+    versions: [...e.versions],
+    notice: e.notice,
+    fromSelf: e.fromSelf,
+    at: e.at,
+    reactions: [...e.reactions],
+  };
+}
