@@ -5,6 +5,8 @@
 import { mkdir } from 'node:fs/promises';
 import { Broadcaster } from './broadcaster/broadcaster.js';
 import type { LoadedConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import type { RejectSink } from './transports/transport.js';
 import { generateIdentity } from './identity/keys.js';
 import type { Identity } from './identity/keys.js';
 import { loadIdentity, loadOrCreateIdentity } from './identity/key-file.js';
@@ -36,6 +38,42 @@ export interface NodeOptions {
   log?: Logger;
 }
 
+/** What every broadcaster of one process shares: one store, one log, one metrics registry, one reject sink. */
+export interface BroadcasterDeps {
+  readonly config: Config;
+  readonly store: Store;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly reject: RejectSink;
+}
+
+/**
+ * A broadcaster (and its transports) for one identity. `listen` false builds
+ * send-only transports, for a process that sends for an identity another
+ * process listens for.
+ */
+export function buildBroadcaster(identity: Identity, d: BroadcasterDeps, listen: boolean): Broadcaster {
+  const { config } = d;
+  const transports = createTransports(config.transports, {
+    identity,
+    log: d.log,
+    reject: d.reject,
+    cursors: d.store,
+    maxMessageBytes: config.limits.maxMessageBytes,
+    listen,
+  });
+  return new Broadcaster({
+    identity,
+    transports,
+    store: d.store,
+    log: d.log,
+    metrics: d.metrics,
+    reject: d.reject,
+    limits: { maxBytes: config.limits.maxMessageBytes, maxContentChars: config.limits.maxContentChars },
+    maxConcurrentSends: config.limits.maxConcurrentSends,
+  });
+}
+
 export async function openNode(loaded: LoadedConfig, opts: NodeOptions = {}): Promise<Node> {
   const { config } = loaded;
   const log = opts.log ?? createLogger(config.logLevel);
@@ -49,24 +87,8 @@ export async function openNode(loaded: LoadedConfig, opts: NodeOptions = {}): Pr
   const store = await openStore({ url: loaded.storeUrl, ...(config.store.authToken ? { authToken: config.store.authToken } : {}) });
   try {
     await store.upsertIdentity({ owner: identity.xOnly, magnetLink: encodeMagnet(identity) });
-    const reject = createRejectSink(log, metrics);
-    const transports = createTransports(config.transports, {
-      identity,
-      log,
-      reject,
-      cursors: store,
-      maxMessageBytes: config.limits.maxMessageBytes,
-    });
-    const broadcaster = new Broadcaster({
-      identity,
-      transports,
-      store,
-      log,
-      metrics,
-      reject,
-      limits: { maxBytes: config.limits.maxMessageBytes, maxContentChars: config.limits.maxContentChars },
-      maxConcurrentSends: config.limits.maxConcurrentSends,
-    });
+    const shared: BroadcasterDeps = { config, store, log, metrics, reject: createRejectSink(log, metrics) };
+    const broadcaster = buildBroadcaster(identity, shared, true);
     return {
       identity,
       store,

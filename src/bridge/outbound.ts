@@ -1,0 +1,97 @@
+/**
+ * What an outbound job does: send one room message to every contact of the
+ * room on every transport, recording each contact × transport result, so a
+ * retry sends only what failed. The room's order is kept by the outbox: a
+ * message's turn comes once every earlier one has reached each contact on at
+ * least one transport (or finally failed), so a transport still being retried
+ * for message 1 does not hold message 2 back, while a contact never gets
+ * message 2 before message 1.
+ */
+import { decodeMagnet } from '../identity/magnet.js';
+import { encodeMagnet } from '../identity/magnet.js';
+import type { Logger } from '../observability/logger.js';
+import type { Store } from '../store/store.js';
+import type { OutboxEntry } from '../store/rooms.js';
+import type { TransportId } from '../transports/transport.js';
+import { contactCopy } from './copies.js';
+import { reached, receiptText } from './receipt-text.js';
+import type { ContactReceipt } from './receipt-text.js';
+import type { RoomBroadcasters } from './room-broadcasters.js';
+import type { RoomDirectory } from './room-directory.js';
+
+/** done: nothing left to send; wait: not this message's turn yet; retry: some contact × transport failed. */
+export type OutboundOutcome = { kind: 'done' } | { kind: 'wait' } | { kind: 'retry'; failed: string };
+
+export interface OutboundDeps {
+  readonly store: Store;
+  readonly directory: RoomDirectory;
+  readonly broadcasters: RoomBroadcasters;
+  readonly log: Logger;
+  /** Shows the message's delivery state in its room (receipts.ts); never throws. */
+  readonly showReceipt: (entry: OutboxEntry, final: boolean) => Promise<unknown>;
+}
+
+/** Sends what is still missing for room message `uuid`. Throws only on store or platform faults. */
+export async function processOutbound(uuid: string, d: OutboundDeps): Promise<OutboundOutcome> {
+  const entry = await d.store.rooms.getOutbox(uuid);
+  if (!entry || entry.state === 'failed') return { kind: 'done' };
+  if (entry.state === 'queued' && !(await d.store.rooms.isOutboxTurn(entry))) return { kind: 'wait' };
+
+  const room = await d.directory.room(entry.platform, entry.roomId);
+  const owner = room.identity.xOnly;
+  const broadcaster = await d.broadcasters.get(room);
+  const all = broadcaster.transports.map((t) => t.id);
+  const contacts = await d.store.listContacts(owner);
+  const magnetLink = encodeMagnet(room.identity);
+
+  const failures: string[] = [];
+  let everyoneReached = true;
+  for (const contact of contacts) {
+    const copy = contactCopy({ magnetLink }, entry, contact.xOnly);
+    await d.store.rooms.addOutboxCopy({ owner, uuid: copy.uuid, roomUuid: entry.uuid, contact: contact.xOnly });
+    const before = await d.store.getSendResults(owner, copy.uuid);
+    const done = new Set<TransportId>(before.filter((s) => s.ok).map((s) => s.protocol));
+    const missing = all.filter((t) => !done.has(t));
+    if (missing.length > 0) {
+      const delivery = await broadcaster.deliver(decodeMagnet(contact.magnetLink), copy, missing);
+      for (const r of delivery.reports) if (!r.ok) failures.push(`${contact.name}: ${r.transport} ${r.reason ?? 'failed'}`);
+    }
+    if (!reached(await d.store.getSendResults(owner, copy.uuid))) everyoneReached = false;
+  }
+  if (everyoneReached && entry.state === 'queued') await d.store.rooms.setOutboxState(entry.uuid, 'done');
+  await d.showReceipt(entry, false);
+  return failures.length === 0 ? { kind: 'done' } : { kind: 'retry', failed: failures.join('; ') };
+}
+
+/**
+ * After the last attempt: the message's turn passes for good, and the room is
+ * told what did not arrive where, and why. Returns the text it posted, if any.
+ */
+export async function finishOutbound(uuid: string, d: OutboundDeps): Promise<void> {
+  const entry = await d.store.rooms.getOutbox(uuid);
+  if (!entry) return;
+  if (entry.state === 'queued') await d.store.rooms.setOutboxState(uuid, 'failed');
+  await d.showReceipt({ ...entry, state: entry.state === 'queued' ? 'failed' : entry.state }, true);
+}
+
+/** The receipt of one room message, per contact, from the store. */
+export async function receiptFor(store: Store, owner: string, roomUuid: string): Promise<{ text: string; delivered: boolean; acked: boolean; undelivered: string[] }> {
+  const copies = await store.rooms.listOutboxCopies(roomUuid);
+  const contacts = await store.listContacts(owner);
+  const names = new Map(contacts.map((c) => [c.xOnly, c.name]));
+  const rows: ContactReceipt[] = [];
+  const undelivered: string[] = [];
+  for (const c of copies) {
+    const sends = await store.getSendResults(owner, c.uuid);
+    const receipts = await store.getReceipts(owner, c.uuid);
+    const name = names.get(c.contact) ?? `${c.contact.slice(0, 8)}…`;
+    rows.push({ name, sends, receipts });
+    if (!reached(sends)) undelivered.push(name);
+  }
+  return {
+    text: receiptText(rows),
+    delivered: rows.some((r) => reached(r.sends)),
+    acked: rows.some((r) => r.receipts.some((x) => x.kind === 'ack')),
+    undelivered,
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * One broadcaster per bridged room, started once and reused. The bridge
+ * process listens as every room; a worker-only process sends for rooms with
+ * send-only transports (see TransportContext.listen).
+ */
+import type { Broadcaster } from '../broadcaster/broadcaster.js';
+import { buildBroadcaster } from '../node.js';
+import type { BroadcasterDeps } from '../node.js';
+import type { BridgedRoom } from './room-directory.js';
+
+export class RoomBroadcasters {
+  private readonly started = new Map<string, Promise<Broadcaster>>();
+
+  /**
+   * @param onCreated called once per room before its broadcaster starts, so
+   *   listeners (messages, acks) are attached before the first copy arrives.
+   */
+  constructor(
+    private readonly deps: BroadcasterDeps,
+    private readonly listen: boolean,
+    private readonly onCreated: (room: BridgedRoom, b: Broadcaster) => void = () => undefined,
+  ) {}
+
+  /** The room's broadcaster, started. */
+  get(room: BridgedRoom): Promise<Broadcaster> {
+    const key = room.identity.xOnly;
+    let p = this.started.get(key);
+    if (!p) {
+      const b = buildBroadcaster(room.identity, this.deps, this.listen);
+      this.onCreated(room, b);
+      p = b.start().then(() => b);
+      this.started.set(key, p);
+      p.catch(() => this.started.delete(key));
+    }
+    return p;
+  }
+
+  async stopAll(): Promise<void> {
+    const all = [...this.started.values()];
+    this.started.clear();
+    await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.stop()));
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Every write the bridge makes into rooms goes through here: paced per room
+ * to the platform's declared rate limit, and retried when the platform still
+ * says "slow down" (RateLimitedError), so a burst of inbound messages or
+ * receipts is delayed, never dropped. Capabilities decide what is possible
+ * (reactions, edits); nothing here names a platform.
+ */
+import type { Logger } from '../observability/logger.js';
+import { RateLimitedError, roomKey } from '../platforms/platform.js';
+import type { Platform, PlatformMessageId, RoomPost, RoomRef } from '../platforms/platform.js';
+import { RoomRateLimiter } from '../platforms/rate-limit.js';
+
+/** How many times one write is retried after the platform refused it for pace. */
+const MAX_RATE_LIMIT_RETRIES = 10;
+
+export class RoomWriter {
+  private readonly limiters = new Map<string, RoomRateLimiter>();
+
+  constructor(
+    private readonly platforms: ReadonlyMap<string, Platform>,
+    private readonly log: Logger,
+  ) {}
+
+  platform(id: string): Platform {
+    const p = this.platforms.get(id);
+    if (!p) throw new Error(`no platform "${id}" is configured in this process`);
+    return p;
+  }
+
+  post(room: RoomRef, msg: RoomPost): Promise<PlatformMessageId> {
+    const p = this.platform(room.platform);
+    return this.paced(p, room, () => p.post(room, msg));
+  }
+
+  /** Reacts where the platform supports reactions; false where it does not. */
+  async react(room: RoomRef, target: PlatformMessageId, emoji: string): Promise<boolean> {
+    const p = this.platform(room.platform);
+    if (!p.capabilities.reactions || !p.react) return false;
+    await this.paced(p, room, () => p.react!(room, target, emoji));
+    return true;
+  }
+
+  /** Edits where the platform supports edits; false where it does not. */
+  async edit(room: RoomRef, target: PlatformMessageId, msg: RoomPost): Promise<boolean> {
+    const p = this.platform(room.platform);
+    if (!p.capabilities.edits || !p.edit) return false;
+    await this.paced(p, room, () => p.edit!(room, target, msg));
+    return true;
+  }
+
+  private async paced<T>(p: Platform, room: RoomRef, write: () => Promise<T>): Promise<T> {
+    let limiter = this.limiters.get(p.id);
+    if (!limiter) {
+      limiter = new RoomRateLimiter(p.capabilities.rateLimit);
+      this.limiters.set(p.id, limiter);
+    }
+    const key = roomKey(room);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await limiter.schedule(key, write);
+      } catch (err) {
+        if (!(err instanceof RateLimitedError) || attempt >= MAX_RATE_LIMIT_RETRIES) throw err;
+        this.log.debug({ room: key, retryAfterMs: err.retryAfterMs }, 'platform asked us to slow down');
+        limiter.defer(key, err.retryAfterMs);
+      }
+    }
+  }
+}
