@@ -1,0 +1,134 @@
+/**
+ * The bridge router: room events in, commands answered, messages queued;
+ * what the networks bring back (messages, acks) turned into inbox jobs and
+ * receipt updates. It knows platforms only through the Platform seam and
+ * networks only through the broadcaster.
+ */
+import { createHash } from 'node:crypto';
+import type { Broadcaster } from '../broadcaster/broadcaster.js';
+import { npubOf } from '../identity/keys.js';
+import { encodeMagnet } from '../identity/magnet.js';
+import type { Logger } from '../observability/logger.js';
+import type { Platform, RoomEvent, RoomMessageEvent } from '../platforms/platform.js';
+import type { Store } from '../store/store.js';
+import { handleCommand, parseCommand } from './commands/index.js';
+import type { BridgeStatus } from './commands/index.js';
+import { receiveForRoom } from './inbound.js';
+import type { UnknownSenderPolicy } from './inbound.js';
+import type { RoomReceipts } from './receipts.js';
+import type { RoomBroadcasters } from './room-broadcasters.js';
+import type { BridgedRoom, RoomDirectory } from './room-directory.js';
+import type { RoomWriter } from './room-writer.js';
+
+/** Where the bridge puts work for the queue workers (job id = the uuid, so re-adding is a no-op). */
+export interface BridgeQueues {
+  outbound(job: { uuid: string; platform: string; roomId: string; seq: number }): Promise<void>;
+  inbound(job: { uuid: string; platform: string; roomId: string; owner: string }): Promise<void>;
+}
+
+export interface BridgeOptions {
+  readonly store: Store;
+  readonly directory: RoomDirectory;
+  readonly writer: RoomWriter;
+  readonly receipts: RoomReceipts;
+  readonly queues: BridgeQueues;
+  readonly commandPrefix: string;
+  readonly unknownSenders: UnknownSenderPolicy;
+  readonly status: () => Promise<BridgeStatus>;
+  readonly log: Logger;
+}
+
+/** The room message's uuid: derived from the platform's event id, so a redelivered event is the same message. */
+export function roomMessageUuid(e: RoomMessageEvent): string {
+  const h = createHash('sha256').update(`roomcast-room|${e.room.platform}|${e.room.roomId}|${e.id}`).digest();
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+export class Bridge {
+  /** Listening broadcasters, one per room; set by `attach`. */
+  private broadcasters: RoomBroadcasters | undefined;
+
+  constructor(private readonly o: BridgeOptions) {}
+
+  /**
+   * Hooks a room's (listening) broadcaster: its new messages go to the room's
+   * inbox, its acks update the room's receipts. Pass as RoomBroadcasters'
+   * `onCreated`.
+   */
+  readonly attachRoom = (room: BridgedRoom, b: Broadcaster): void => {
+    b.on('message', (e) => {
+      void this.track(async () => {
+        const entry = await receiveForRoom(room, e, { store: this.o.store, unknownSenders: this.o.unknownSenders, log: this.o.log });
+        if (entry) await this.o.queues.inbound({ uuid: entry.uuid, platform: entry.platform, roomId: entry.roomId, owner: entry.owner });
+      }, 'queue an inbound message');
+    });
+    b.on('ack', (e) => {
+      if (e.firstOnProtocol) void this.track(() => this.o.receipts.onAck(room.identity.xOnly, e.originalUuid), 'update a receipt');
+    });
+  };
+
+  /** Starts listening as every room known so far, then takes events from every platform. */
+  async start(broadcasters: RoomBroadcasters, platforms: readonly Platform[]): Promise<void> {
+    this.broadcasters = broadcasters;
+    await Promise.all((await this.o.directory.all()).map((r) => broadcasters.get(r)));
+    await Promise.all(platforms.map((p) => p.start((e) => this.onEvent(e))));
+  }
+
+  /** One room event. Awaited by the platform, so a room's messages are queued in their order. */
+  async onEvent(e: RoomEvent): Promise<void> {
+    if (e.kind !== 'message' || e.fromSelf || e.notice) return; // never answer ourselves or a notice: no loops
+    const command = parseCommand(e.text, this.o.commandPrefix);
+    if (command) {
+      await this.answer(e, command);
+      return;
+    }
+    const room = await this.o.directory.room(e.room.platform, e.room.roomId);
+    await this.broadcasters?.get(room); // listen as the room from its first message on
+    const entry = await this.o.store.rooms.enqueueOutbox({
+      platform: e.room.platform,
+      roomId: e.room.roomId,
+      uuid: roomMessageUuid(e),
+      senderId: e.sender.id,
+      senderName: e.sender.displayName,
+      text: e.text,
+      platformMessageId: e.id,
+      createdAt: e.at,
+    });
+    await this.o.queues.outbound({ uuid: entry.uuid, platform: entry.platform, roomId: entry.roomId, seq: entry.seq });
+  }
+
+  private async answer(e: RoomMessageEvent, parsed: NonNullable<ReturnType<typeof parseCommand>>): Promise<void> {
+    let reply: string;
+    if (!parsed.ok) {
+      reply = parsed.error;
+    } else {
+      const room = await this.o.directory.room(e.room.platform, e.room.roomId);
+      await this.broadcasters?.get(room);
+      reply = await handleCommand(parsed.command, {
+        prefix: this.o.commandPrefix,
+        room: e.room,
+        sender: { level: e.sender.level, displayName: e.sender.displayName },
+        owner: {
+          xOnly: room.identity.xOnly,
+          magnetLink: encodeMagnet(room.identity),
+          ethAddress: room.identity.ethAddress,
+          npub: npubOf(room.identity),
+        },
+        store: this.o.store,
+        status: this.o.status,
+      });
+    }
+    await this.o.writer.post(e.room, { text: reply, notice: true });
+  }
+
+  private async track(task: () => Promise<void>, what: string): Promise<void> {
+    try {
+      await task();
+    } catch (err) {
+      this.o.log.error({ err: (err as Error).message }, `bridge could not ${what}`);
+    }
+  }
+}

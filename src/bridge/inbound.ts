@@ -1,0 +1,74 @@
+/**
+ * Messages from contacts into rooms. The listener records each new message in
+ * the room's inbox (in arrival order) and queues a job; the job posts it into
+ * the room as "alice: Hi!", in the inbox's order, paced by the platform's rate
+ * limit. A sender who is not a contact is posted marked as unknown (with
+ * their npub), or dropped, as configured.
+ */
+import type { MessageEvent } from '../broadcaster/events.js';
+import { npubOf } from '../identity/keys.js';
+import { decodeMagnet } from '../identity/magnet.js';
+import type { Logger } from '../observability/logger.js';
+import { platformId } from '../platforms/platform.js';
+import type { InboxEntry } from '../store/rooms.js';
+import type { Store } from '../store/store.js';
+import type { BridgedRoom } from './room-directory.js';
+import type { RoomWriter } from './room-writer.js';
+
+export type UnknownSenderPolicy = 'post' | 'drop';
+
+/** Listener side: a new message for a room's identity. Returns the inbox entry to queue, or undefined when it is dropped. */
+export async function receiveForRoom(
+  room: BridgedRoom,
+  e: MessageEvent,
+  d: { store: Store; unknownSenders: UnknownSenderPolicy; log: Logger },
+): Promise<InboxEntry | undefined> {
+  const owner = room.identity.xOnly;
+  const contact = await d.store.findContactByKey(owner, e.sender.xOnly);
+  if (!contact && d.unknownSenders === 'drop') {
+    d.log.info({ room: room.roomId, from: npubOf(e.sender) }, 'dropped a message from a sender who is not a contact');
+    return undefined;
+  }
+  return d.store.rooms.enqueueInbox({ platform: room.platform, roomId: room.roomId, owner, uuid: e.message.uuid });
+}
+
+export type InboundOutcome = { kind: 'done' } | { kind: 'wait' };
+
+/** Worker side: posts one inbox entry into its room, once, in order. */
+export async function processInbound(owner: string, uuid: string, d: { store: Store; writer: RoomWriter }): Promise<InboundOutcome> {
+  const entry = await d.store.rooms.getInbox(owner, uuid);
+  if (!entry || entry.state !== 'queued') return { kind: 'done' };
+  if (!(await d.store.rooms.isInboxTurn(entry))) return { kind: 'wait' };
+  const message = await d.store.getMessage(owner, uuid);
+  if (!message) {
+    await d.store.rooms.setInboxState(owner, uuid, 'failed');
+    return { kind: 'done' };
+  }
+  const contact = await d.store.findContactByKey(owner, message.peer);
+  const who = contact ? contact.name : `⚠ unknown sender ${npubOf(decodeMagnet(message.fromMagnetLink))}`;
+  const room = { platform: platformId(entry.platform), roomId: entry.roomId };
+  const max = d.writer.platform(entry.platform).capabilities.maxMessageChars;
+  const chunks = split(`${who}${message.verified ? '' : ' (unverified)'}: ${message.content}`, max);
+  let first: string | undefined;
+  for (const chunk of chunks) {
+    const id = await d.writer.post(room, { text: chunk });
+    first ??= id;
+  }
+  await d.store.rooms.setInboxState(owner, uuid, 'posted', first);
+  return { kind: 'done' };
+}
+
+/** Splits text into posts of at most `max` characters, at line or word breaks where it can: nothing is cut off. */
+export function split(text: string, max: number): string[] {
+  const out: string[] = [];
+  let rest = text;
+  while (rest.length > max) {
+    const window = rest.slice(0, max);
+    const cut = Math.max(window.lastIndexOf('\n'), window.lastIndexOf(' '));
+    const at = cut > max / 2 ? cut : max;
+    out.push(rest.slice(0, at));
+    rest = rest.slice(at).replace(/^[\n ]/, '');
+  }
+  out.push(rest);
+  return out;
+}
