@@ -119,6 +119,7 @@ export class Bridge {
         },
         store: this.o.store,
         status: this.o.status,
+        maxReplyChars: this.o.writer.platform(e.room.platform).capabilities.maxMessageChars,
       });
     }
     await this.o.writer.post(e.room, { text: reply, notice: true });

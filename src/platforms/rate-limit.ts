@@ -90,6 +90,11 @@ export class RoomRateLimiter {
     s.blockedUntil = Math.max(s.blockedUntil, this.now() + Math.max(0, retryAfterMs));
   }
 
+  /** Keys currently tracked (idle keys are forgotten when a new key arrives). */
+  get trackedKeys(): number {
+    return this.keys.size;
+  }
+
   /** Queues behind earlier grants of the key, then waits for room in the window. */
   private grant(s: KeyState): Promise<Slot> {
     const turn = s.tail.then(() => this.acquire(s));

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { handleCommand, parseCommand } from '../../src/bridge/commands/index.js';
+import { clampReply, handleCommand, parseCommand } from '../../src/bridge/commands/index.js';
 import type { BridgeStatus, Command, CommandContext } from '../../src/bridge/commands/index.js';
 import { encodeMagnet, generateIdentity, npubOf } from '../../src/identity/index.js';
 import type { Identity } from '../../src/identity/index.js';
@@ -281,5 +281,19 @@ describe('bridge commands: every command is open to members except changes', () 
   it('members get an answer from every read-only command', async () => {
     const reads: Command[] = [{ kind: 'help' }, { kind: 'whoami' }, { kind: 'contacts' }, { kind: 'status' }, { kind: 'receipts', count: 5 }, { kind: 'prefs', name: 'x' }];
     for (const c of reads) expect(await handleCommand(c, ctx('member'))).not.toContain('Only room moderators');
+  });
+});
+
+describe('bridge commands: reply length', () => {
+  it('clampReply keeps short text, cuts at a line break when near, and never splits a surrogate pair', () => {
+    expect(clampReply('short', 10)).toBe('short');
+    expect(clampReply('0123456789', 10)).toBe('0123456789');
+    expect(clampReply('0123456789A', 10)).toBe('012345678…');
+    expect(clampReply('abcdefghij\nklmnop', 12)).toBe('abcdefghij…');
+    expect(clampReply('abc\ndefghijklmnop', 12)).toBe('abc\ndefghij…'); // a break far back is not used
+    const emoji = 'abcdefgh😀xyz'; // the emoji takes units 8 and 9
+    const cut = clampReply(emoji, 10);
+    expect(cut).toBe('abcdefgh…');
+    expect(cut.length).toBeLessThanOrEqual(10);
   });
 });

@@ -154,8 +154,8 @@ export class MemoryPlatform implements Platform {
    * A person writes into a room. While the platform is started, resolves once
    * the bridge's onEvent has handled this message (after every earlier event),
    * and rejects with onEvent's error if it threw. While stopped, resolves at
-   * once: the message waits and is delivered on the next start (as it does
-   * when the platform stops while this message is still waiting its turn).
+   * once: the message waits and is delivered on the next start. (Stopped
+   * while this message waits its turn, it resolves after the next start.)
    */
   async say(room: RoomRef, sender: SenderInput, text: string, opts: { notice?: boolean } = {}): Promise<PlatformMessageId> {
     const timeline = this.timelineOf(room);
