@@ -34,7 +34,8 @@ export interface BridgeOptions {
   readonly queues: BridgeQueues;
   readonly commandPrefix: string;
   readonly unknownSenders: UnknownSenderPolicy;
-  readonly status: () => Promise<BridgeStatus>;
+  /** Transport endpoints (as this room's broadcaster sees them) and queue depths. */
+  readonly status: (room: BridgedRoom) => Promise<BridgeStatus>;
   readonly log: Logger;
 }
 
@@ -118,7 +119,7 @@ export class Bridge {
           npub: npubOf(room.identity),
         },
         store: this.o.store,
-        status: this.o.status,
+        status: () => this.o.status(room),
         maxReplyChars: this.o.writer.platform(e.room.platform).capabilities.maxMessageChars,
       });
     }

@@ -32,17 +32,20 @@ export async function receiveForRoom(
   return d.store.rooms.enqueueInbox({ platform: room.platform, roomId: room.roomId, owner, uuid: e.message.uuid });
 }
 
-export type InboundOutcome = { kind: 'done' } | { kind: 'wait' };
+/** Whether inbox entry (owner, uuid) may be posted now: every earlier one of its room is posted or failed. */
+export async function isInboundTurn(store: Store, owner: string, uuid: string): Promise<boolean> {
+  const entry = await store.rooms.getInbox(owner, uuid);
+  return !entry || entry.state !== 'queued' || store.rooms.isInboxTurn(entry);
+}
 
-/** Worker side: posts one inbox entry into its room, once, in order. */
-export async function processInbound(owner: string, uuid: string, d: { store: Store; writer: RoomWriter }): Promise<InboundOutcome> {
+/** Worker side: posts one inbox entry into its room, once (call it in the entry's turn: isInboundTurn). */
+export async function processInbound(owner: string, uuid: string, d: { store: Store; writer: RoomWriter }): Promise<void> {
   const entry = await d.store.rooms.getInbox(owner, uuid);
-  if (!entry || entry.state !== 'queued') return { kind: 'done' };
-  if (!(await d.store.rooms.isInboxTurn(entry))) return { kind: 'wait' };
+  if (!entry || entry.state !== 'queued') return;
   const message = await d.store.getMessage(owner, uuid);
   if (!message) {
     await d.store.rooms.setInboxState(owner, uuid, 'failed');
-    return { kind: 'done' };
+    return;
   }
   const contact = await d.store.findContactByKey(owner, message.peer);
   const who = contact ? contact.name : `⚠ unknown sender ${npubOf(decodeMagnet(message.fromMagnetLink))}`;
@@ -55,7 +58,6 @@ export async function processInbound(owner: string, uuid: string, d: { store: St
     first ??= id;
   }
   await d.store.rooms.setInboxState(owner, uuid, 'posted', first);
-  return { kind: 'done' };
 }
 
 /** Splits text into posts of at most `max` characters, at line or word breaks where it can: nothing is cut off. */

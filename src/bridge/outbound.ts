@@ -19,8 +19,8 @@ import type { ContactReceipt } from './receipt-text.js';
 import type { RoomBroadcasters } from './room-broadcasters.js';
 import type { RoomDirectory } from './room-directory.js';
 
-/** done: nothing left to send; wait: not this message's turn yet; retry: some contact × transport failed. */
-export type OutboundOutcome = { kind: 'done' } | { kind: 'wait' } | { kind: 'retry'; failed: string };
+/** done: nothing left to send; retry: some contact × transport failed. */
+export type OutboundOutcome = { kind: 'done' } | { kind: 'retry'; failed: string };
 
 export interface OutboundDeps {
   readonly store: Store;
@@ -31,11 +31,19 @@ export interface OutboundDeps {
   readonly showReceipt: (entry: OutboxEntry, final: boolean) => Promise<unknown>;
 }
 
-/** Sends what is still missing for room message `uuid`. Throws only on store or platform faults. */
+/** Whether room message `uuid` may be sent now: every earlier message of its room is done or failed. */
+export async function isOutboundTurn(store: Store, uuid: string): Promise<boolean> {
+  const entry = await store.rooms.getOutbox(uuid);
+  return !entry || entry.state !== 'queued' || store.rooms.isOutboxTurn(entry);
+}
+
+/**
+ * Sends what is still missing for room message `uuid` (call it in the
+ * message's turn: isOutboundTurn). Throws only on store or platform faults.
+ */
 export async function processOutbound(uuid: string, d: OutboundDeps): Promise<OutboundOutcome> {
   const entry = await d.store.rooms.getOutbox(uuid);
   if (!entry || entry.state === 'failed') return { kind: 'done' };
-  if (entry.state === 'queued' && !(await d.store.rooms.isOutboxTurn(entry))) return { kind: 'wait' };
 
   const room = await d.directory.room(entry.platform, entry.roomId);
   const owner = room.identity.xOnly;

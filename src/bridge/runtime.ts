@@ -1,0 +1,151 @@
+/**
+ * Wires the bridge for one process role:
+ * - 'all' (`roomcast start`): listens as every room, takes platform events,
+ *   and runs the queue workers, sharing one broadcaster per room;
+ * - 'worker' (`roomcast worker`): only the queue workers, sending with
+ *   send-only transports so the listening process keeps its sessions.
+ * Several worker processes against one Redis share the work; the room order
+ * is kept by the store (KeyedSequencer + outbox/inbox sequence numbers).
+ */
+import type { Identity } from '../identity/keys.js';
+import type { BroadcasterDeps } from '../node.js';
+import type { Logger } from '../observability/logger.js';
+import type { Platform } from '../platforms/platform.js';
+import { jobProducer, KeyedSequencer, startJobWorker } from '../queue/index.js';
+import type { InboundJob, JobWorker, OutboundJob, QueueBackend, QueueConfig, WorkerSettings } from '../queue/index.js';
+import type { Store } from '../store/store.js';
+import { Bridge } from './bridge.js';
+import type { BridgeConfig } from './config.js';
+import { isInboundTurn, processInbound } from './inbound.js';
+import { finishOutbound, isOutboundTurn, processOutbound } from './outbound.js';
+import type { OutboundDeps } from './outbound.js';
+import { RoomReceipts } from './receipts.js';
+import { RoomBroadcasters } from './room-broadcasters.js';
+import { RoomDirectory } from './room-directory.js';
+import { RoomWriter } from './room-writer.js';
+
+export type ProcessRole = 'all' | 'worker';
+
+export interface BridgeRuntimeOptions {
+  readonly role: ProcessRole;
+  readonly service: Identity;
+  readonly deps: BroadcasterDeps;
+  readonly bridgeConfig: BridgeConfig;
+  /** Platforms to write to (receipts, inbound posts); the 'all' role also starts them and takes their events. */
+  readonly platforms: readonly Platform[];
+  readonly queue: QueueBackend;
+  readonly queueConfig: QueueConfig;
+  /** Tests: unique queue names and short lock/stall intervals. */
+  readonly queueNames?: { readonly outbound: string; readonly inbound: string };
+  readonly workerSettings?: WorkerSettings;
+}
+
+export interface BridgeRuntime {
+  /** Present in the 'all' role. */
+  readonly bridge?: Bridge;
+  readonly directory: RoomDirectory;
+  readonly workers: readonly JobWorker<unknown, void>[];
+  stop(): Promise<void>;
+}
+
+export async function startBridgeRuntime(o: BridgeRuntimeOptions): Promise<BridgeRuntime> {
+  const { store, log } = o.deps;
+  const directory = new RoomDirectory(store.rooms, o.service);
+  const writer = new RoomWriter(new Map(o.platforms.map((p) => [p.id, p])), log);
+  const receipts = new RoomReceipts(
+    store,
+    directory,
+    writer,
+    { mode: o.bridgeConfig.receipts, deliveredReaction: o.bridgeConfig.deliveredReaction, ackedReaction: o.bridgeConfig.ackedReaction },
+    log,
+  );
+  const names = o.queueNames ?? { outbound: 'outbound', inbound: 'inbound' };
+  const outboundQ = jobProducer(o.queue, 'outbound', o.queueConfig, { queueName: names.outbound });
+  const inboundQ = jobProducer(o.queue, 'inbound', o.queueConfig, { queueName: names.inbound });
+
+  let bridge: Bridge | undefined;
+  let broadcasters: RoomBroadcasters;
+  if (o.role === 'all') {
+    bridge = new Bridge({
+      store,
+      directory,
+      writer,
+      receipts,
+      queues: {
+        outbound: async (job) => void (await outboundQ.enqueue(job)),
+        inbound: async (job) => void (await inboundQ.enqueue(job)),
+      },
+      commandPrefix: o.bridgeConfig.commandPrefix,
+      unknownSenders: o.bridgeConfig.unknownSenders,
+      status: async (room) => {
+        const b = await broadcasters.get(room);
+        const [outbound, inbound] = await Promise.all([o.queue.counts(names.outbound), o.queue.counts(names.inbound)]);
+        return {
+          transports: b.transports.map((t) => ({ id: t.id, endpoints: t.status() })),
+          queues: { outbound: { ...outbound }, inbound: { ...inbound } },
+        };
+      },
+      log,
+    });
+    broadcasters = new RoomBroadcasters(o.deps, true, bridge.attachRoom);
+  } else {
+    broadcasters = new RoomBroadcasters(o.deps, false);
+  }
+
+  const outDeps: OutboundDeps = { store, directory, broadcasters, log, showReceipt: (e, final) => receipts.show(e, final) };
+  const workers = [
+    outboundWorker(o, names.outbound, outDeps, log),
+    inboundWorker(o, names.inbound, { store, writer }, log),
+  ];
+  if (bridge) await bridge.start(broadcasters, o.platforms);
+
+  return {
+    ...(bridge ? { bridge } : {}),
+    directory,
+    workers,
+    stop: async () => {
+      await Promise.all(workers.map((w) => w.close()));
+      if (bridge) await Promise.all(o.platforms.map((p) => p.stop()));
+      await broadcasters.stopAll();
+    },
+  };
+}
+
+function outboundWorker(o: BridgeRuntimeOptions, queueName: string, d: OutboundDeps, log: Logger): JobWorker<unknown, void> {
+  const sequencer = new KeyedSequencer<OutboundJob>({ isTurn: (job) => isOutboundTurn(d.store, job.data.uuid), retryMs: o.queueConfig.orderRetryMs });
+  const worker = startJobWorker(
+    o.queue,
+    'outbound',
+    o.queueConfig,
+    async (job) => {
+      const outcome = await processOutbound(job.uuid, d);
+      // Some contact × transport failed: a retry (with backoff) sends only that.
+      if (outcome.kind === 'retry') throw new Error(`not delivered yet: ${outcome.failed}`);
+    },
+    { queueName, sequencer, ...(o.workerSettings ? { settings: o.workerSettings } : {}) },
+  );
+  worker.on('failed', (job, err) => {
+    if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
+    const data = job.data as Partial<OutboundJob>;
+    log.warn({ uuid: data.uuid, attempts: job.attemptsMade, reason: err.message }, 'outbound message failed for good');
+    if (typeof data.uuid === 'string') void finishOutbound(data.uuid, d).catch((e: Error) => log.error({ err: e.message }, 'could not finish a failed message'));
+  });
+  return worker;
+}
+
+function inboundWorker(o: BridgeRuntimeOptions, queueName: string, d: { store: Store; writer: RoomWriter }, log: Logger): JobWorker<unknown, void> {
+  const sequencer = new KeyedSequencer<InboundJob>({ isTurn: (job) => isInboundTurn(d.store, job.data.owner, job.data.uuid), retryMs: o.queueConfig.orderRetryMs });
+  const worker = startJobWorker(o.queue, 'inbound', o.queueConfig, (job) => processInbound(job.owner, job.uuid, d), {
+    queueName,
+    sequencer,
+    ...(o.workerSettings ? { settings: o.workerSettings } : {}),
+  });
+  worker.on('failed', (job, err) => {
+    if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
+    const data = job.data as Partial<InboundJob>;
+    log.error({ uuid: data.uuid, attempts: job.attemptsMade, reason: err.message }, 'could not post an inbound message into its room');
+    // Its successors must not wait for it forever; the job stays failed for inspection.
+    if (typeof data.owner === 'string' && typeof data.uuid === 'string') void d.store.rooms.setInboxState(data.owner, data.uuid, 'failed').catch(() => undefined);
+  });
+  return worker;
+}

@@ -1,0 +1,60 @@
+/**
+ * The `queue` section of the configuration (validated once at start-up).
+ *
+ * Where the queues live is not decided here: `openQueueBackend` takes the
+ * Redis URL (this section's `redisUrl`, overridden by the REDIS_URL
+ * environment variable when the loader wires it) and falls back to the
+ * embedded backend under `<dataDir>/queue` when there is none.
+ */
+import { z } from 'zod';
+
+const REDIS_PROTOCOLS = new Set(['redis:', 'rediss:']);
+
+const RedisUrlSchema = z.string().superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'is not a URL (expected redis://host:port or rediss://host:port)' });
+    return;
+  }
+  if (!REDIS_PROTOCOLS.has(url.protocol)) {
+    ctx.addIssue({ code: 'custom', message: `has scheme "${url.protocol}"; expected redis: or rediss:` });
+  } else if (!url.hostname) {
+    ctx.addIssue({ code: 'custom', message: 'has no host' });
+  }
+});
+
+const ms = (min: number, max: number) => z.number().int().min(min).max(max);
+
+export const QueueConfigSchema = z
+  .object({
+    /**
+     * Redis server for the queues, e.g. `redis://127.0.0.1:6379`. Unset: the
+     * embedded backend (single process; see src/queue/embedded-backend.ts).
+     * May carry a password: prefer the REDIS_URL environment variable.
+     */
+    redisUrl: RedisUrlSchema.optional(),
+    /** Tries per job, the first included; after the last one the job stays failed for inspection. */
+    attempts: z.number().int().min(1).max(100).default(8),
+    /** First retry delay; doubles per failed attempt (backoffMs, 2×, 4×, …). */
+    backoffMs: ms(0, 3_600_000).default(1000),
+    /** Jobs one worker processes at once. */
+    concurrency: z.number().int().min(1).max(256).default(4),
+    /** Completed jobs kept per queue (the newest); older ones are removed. Failed jobs are always kept. */
+    removeOnComplete: z.number().int().min(0).max(1_000_000).default(1000),
+    /** How long a worker's claim on a job lasts without renewal; a worker that dies loses its jobs after this. */
+    lockDurationMs: ms(1000, 3_600_000).default(30_000),
+    /** How often workers look for jobs whose worker died (stalled jobs) and put them back. */
+    stalledIntervalMs: ms(100, 3_600_000).default(30_000),
+    /** A job whose worker died more often than this fails instead of being retried. */
+    maxStalledCount: z.number().int().min(0).max(100).default(1),
+    /** How long a job that is not yet its turn (KeyedSequencer) waits before it is looked at again. */
+    orderRetryMs: ms(1, 60_000).default(50),
+  })
+  .strict();
+
+/** Validated config (defaults applied). */
+export type QueueConfig = z.output<typeof QueueConfigSchema>;
+/** What a config file may contain (defaults not yet applied). */
+export type QueueConfigInput = z.input<typeof QueueConfigSchema>;

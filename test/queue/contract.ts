@@ -1,0 +1,295 @@
+/**
+ * The contract every queue backend must pass (DESIGN.md: one shared suite per
+ * seam). queue-redis.test.ts and queue-embedded.test.ts run it with the
+ * options that open their backend; every test uses its own queue names
+ * (`test-<uuid>`) and removes them afterwards.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { UnrecoverableError } from 'bullmq';
+import { silentLogger } from '../../src/observability/logger.js';
+import { openQueueBackend } from '../../src/queue/backend.js';
+import type { QueueBackend } from '../../src/queue/backend.js';
+import { QueueConfigSchema } from '../../src/queue/config.js';
+import type { QueueConfigInput } from '../../src/queue/config.js';
+import { jobProducer, startJobWorker } from '../../src/queue/jobs.js';
+import type { OutboundJob } from '../../src/queue/jobs.js';
+import { KeyedSequencer } from '../../src/queue/sequencer.js';
+import { sleep, waitFor } from '../support/wait.js';
+import { startQueueChild } from './child.js';
+import type { QueueChild } from './child.js';
+
+export interface QueueHarness {
+  /** What opens this backend, in this process or a child process. */
+  readonly redisUrl?: string;
+  readonly dataDir: string;
+}
+
+const config = (over: QueueConfigInput = {}) => QueueConfigSchema.parse({ attempts: 3, backoffMs: 200, ...over });
+
+function outbound(seq: number, roomId = 'room-a'): OutboundJob {
+  return { uuid: randomUUID(), platform: 'test', roomId, seq };
+}
+
+export function runQueueContract(name: string, harness: () => QueueHarness): void {
+  describe(`${name} queue backend contract`, () => {
+    let h: QueueHarness;
+    let backend: QueueBackend;
+    let used: string[] = [];
+    const children: QueueChild[] = [];
+
+    const open = () => openQueueBackend({ redisUrl: h.redisUrl, dataDir: h.dataDir, log: silentLogger() });
+    const queueName = () => {
+      const n = `test-${randomUUID()}`;
+      used.push(n);
+      return n;
+    };
+
+    beforeAll(async () => {
+      h = harness();
+      backend = await open();
+    });
+    afterEach(async () => {
+      await Promise.all(children.splice(0).map((c) => c.kill()));
+      for (const n of used.splice(0)) {
+        const q = backend.queue(n);
+        await q.obliterate({ force: true });
+      }
+      // A fresh backend per test: nothing a test built outlives it.
+      await backend.close();
+      backend = await open();
+    });
+    afterAll(async () => {
+      await backend?.close();
+    });
+
+    it('adding a job twice with the same uuid yields one job', async () => {
+      const cfg = config();
+      const q = queueName();
+      const producer = jobProducer(backend, 'outbound', cfg, { queueName: q });
+      const payload = outbound(0);
+      const first = await producer.enqueue(payload);
+      const second = await producer.enqueue({ ...payload, seq: 99 });
+      expect(first.id).toBe(payload.uuid);
+      expect(second.id).toBe(payload.uuid);
+      expect(await backend.counts(q)).toMatchObject({ waiting: 1, active: 0, delayed: 0 });
+      expect((await producer.queue.getJob(payload.uuid))?.data).toEqual(payload); // the first one stays
+
+      const seen: string[] = [];
+      startJobWorker(backend, 'outbound', cfg, async (p) => void seen.push(p.uuid), { queueName: q });
+      await waitFor(async () => (await backend.counts(q)).completed === 1, 'the job to complete');
+      await producer.enqueue(payload); // after completion too: still the same job, not run again
+      await sleep(300);
+      expect(seen).toEqual([payload.uuid]);
+      expect(await backend.counts(q)).toMatchObject({ waiting: 0, completed: 1 });
+    });
+
+    it('processes jobs and keeps their results', async () => {
+      const cfg = config();
+      const q = queueName();
+      const producer = jobProducer(backend, 'outbound', cfg, { queueName: q });
+      const payloads = Array.from({ length: 10 }, (_, i) => outbound(i));
+      for (const p of payloads) await producer.enqueue(p);
+      startJobWorker(backend, 'outbound', cfg, async (p, job) => `sent ${p.uuid} attempt ${job.attemptsMade + 1}`, { queueName: q });
+      await waitFor(async () => (await backend.counts(q)).completed === 10, 'ten jobs to complete');
+      for (const p of payloads) {
+        const job = await producer.queue.getJob(p.uuid);
+        expect(job?.returnvalue).toBe(`sent ${p.uuid} attempt 1`);
+        expect(await job?.getState()).toBe('completed');
+      }
+    });
+
+    it('retries with exponential backoff, as many times as configured', async () => {
+      const cfg = config({ attempts: 3, backoffMs: 250 });
+      const q = queueName();
+      const producer = jobProducer(backend, 'outbound', cfg, { queueName: q });
+      const tries: number[] = [];
+      startJobWorker(
+        backend,
+        'outbound',
+        cfg,
+        async () => {
+          tries.push(Date.now());
+          if (tries.length < 3) throw new Error(`transient failure ${tries.length}`);
+          return 'finally';
+        },
+        { queueName: q },
+      );
+      const p = outbound(0);
+      await producer.enqueue(p);
+      await waitFor(async () => (await backend.counts(q)).completed === 1, 'the job to succeed on its third try');
+      expect(tries).toHaveLength(3);
+      // Exponential: the second wait is twice the first (250 ms, then 500 ms); lower bounds only.
+      expect(tries[1]! - tries[0]!).toBeGreaterThanOrEqual(240);
+      expect(tries[2]! - tries[1]!).toBeGreaterThanOrEqual(490);
+      expect((await producer.queue.getJob(p.uuid))?.returnvalue).toBe('finally');
+    });
+
+    it('a job that uses up its attempts stays failed and inspectable, and is not re-run by a new enqueue', async () => {
+      const cfg = config({ attempts: 2, backoffMs: 50 });
+      const q = queueName();
+      const producer = jobProducer(backend, 'outbound', cfg, { queueName: q });
+      let calls = 0;
+      startJobWorker(
+        backend,
+        'outbound',
+        cfg,
+        async (p) => {
+          calls++;
+          if (p.seq === 0) throw new Error('relay refused: rate limited');
+          return 'ok';
+        },
+        { queueName: q },
+      );
+      const doomed = outbound(0);
+      await producer.enqueue(doomed);
+      await waitFor(async () => (await backend.counts(q)).failed === 1, 'the job to fail for good');
+      // Later jobs come and go; the failed one stays.
+      for (let i = 1; i <= 3; i++) await producer.enqueue(outbound(i));
+      await waitFor(async () => (await backend.counts(q)).completed === 3, 'the later jobs to complete');
+      await producer.enqueue(doomed);
+      await sleep(300);
+      expect(calls).toBe(2 + 3);
+
+      const job = await producer.queue.getJob(doomed.uuid);
+      expect(await job?.getState()).toBe('failed');
+      expect(job?.failedReason).toBe('relay refused: rate limited');
+      expect(job?.attemptsMade).toBe(2);
+      expect(job?.data).toEqual(doomed);
+      expect((await producer.queue.getFailed()).map((j) => j.id)).toEqual([doomed.uuid]);
+      expect(await backend.counts(q)).toMatchObject({ failed: 1, completed: 3, waiting: 0, delayed: 0, active: 0 });
+    });
+
+    it('a malformed job fails at once without retries, and is kept with its data', async () => {
+      const cfg = config({ attempts: 5, backoffMs: 50 });
+      const q = queueName();
+      const producer = jobProducer(backend, 'outbound', cfg, { queueName: q });
+      let calls = 0;
+      startJobWorker(backend, 'outbound', cfg, async () => void calls++, { queueName: q });
+      const bad = { uuid: randomUUID(), platform: 'test', roomId: 'room-a', seq: 'first' };
+      // Straight onto the queue, as a buggy or older producer might.
+      await backend.queue(q, { defaultJobOptions: { attempts: 5 } }).add('outbound', bad, { jobId: bad.uuid });
+      await waitFor(async () => (await backend.counts(q)).failed === 1, 'the malformed job to fail');
+      const job = await producer.queue.getJob(bad.uuid);
+      expect(job?.attemptsMade).toBe(1);
+      expect(job?.failedReason).toMatch(/malformed outbound job .*seq/);
+      expect(job?.data).toEqual(bad);
+      expect(calls).toBe(0);
+    });
+
+    it('counts jobs per state', async () => {
+      const cfg = config({ attempts: 1 });
+      const q = queueName();
+      const producer = jobProducer(backend, 'outbound', cfg, { queueName: q });
+      const [ok, bad, held] = [outbound(0), outbound(1), outbound(2)];
+      for (const p of [ok, bad, held]) await producer.enqueue(p);
+      await producer.queue.add('outbound', outbound(3), { delay: 60_000 });
+      expect(await backend.counts(q)).toEqual({ waiting: 3, active: 0, delayed: 1, completed: 0, failed: 0 });
+
+      let letGo!: () => void;
+      const gate = new Promise<void>((resolve) => (letGo = resolve));
+      startJobWorker(
+        backend,
+        'outbound',
+        cfg,
+        async (p) => {
+          if (p.uuid === bad.uuid) throw new UnrecoverableError('no');
+          if (p.uuid === held.uuid) await gate;
+        },
+        { queueName: q, settings: { concurrency: 1 } },
+      );
+      await waitFor(async () => (await backend.counts(q)).active === 1 && (await backend.counts(q)).waiting === 0, 'the last job to be active');
+      expect(await backend.counts(q)).toEqual({ waiting: 0, active: 1, delayed: 1, completed: 1, failed: 1 });
+      letGo();
+      await waitFor(async () => (await backend.counts(q)).completed === 2, 'the held job to complete');
+      expect(await backend.counts(q)).toEqual({ waiting: 0, active: 0, delayed: 1, completed: 2, failed: 1 });
+    });
+
+    it('keeps the jobs of one room in order with two workers, without using attempts', async () => {
+      // attempts: 1 — if a deferral used an attempt, deferred jobs would fail.
+      const cfg = config({ attempts: 1, concurrency: 4, orderRetryMs: 20 });
+      const q = queueName();
+      const producer = jobProducer(backend, 'outbound', cfg, { queueName: q });
+      const next = new Map<string, number>(); // stands in for the shared store
+      const done = new Map<string, number[]>();
+      const byWorker = [0, 0];
+      const sequencer = new KeyedSequencer<OutboundJob>({
+        isTurn: async (job) => (next.get(job.data.roomId) ?? 0) === job.data.seq,
+        retryMs: cfg.orderRetryMs,
+      });
+      for (const w of [0, 1]) {
+        startJobWorker(
+          backend,
+          'outbound',
+          cfg,
+          async (p) => {
+            byWorker[w]!++;
+            await sleep(Math.random() * 3);
+            done.set(p.roomId, [...(done.get(p.roomId) ?? []), p.seq]);
+            next.set(p.roomId, p.seq + 1);
+          },
+          { queueName: q, sequencer },
+        );
+      }
+      const jobs: OutboundJob[] = [];
+      for (let i = 0; i < 200; i++) {
+        jobs.push(outbound(i, 'room-a'));
+        if (i % 10 === 0) jobs.push(outbound(i / 10, 'room-b'));
+      }
+      await producer.queue.addBulk(jobs.map((p) => ({ name: 'outbound', data: p, opts: { jobId: p.uuid } })));
+      await waitFor(async () => (await backend.counts(q)).completed === jobs.length, 'all jobs to complete', 45_000);
+      expect(done.get('room-a')).toEqual(Array.from({ length: 200 }, (_, i) => i));
+      expect(done.get('room-b')).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      expect((await backend.counts(q)).failed).toBe(0);
+      expect(sequencer.deferrals).toBeGreaterThan(0); // the workers really did compete
+      expect(byWorker.every((n) => n > 0)).toBe(true);
+    }, 60_000);
+
+    it('a job whose worker process is killed mid-job is processed again by another worker', async () => {
+      const cfg = config();
+      const q = queueName();
+      const p = outbound(0);
+      await jobProducer(backend, 'outbound', cfg, { queueName: q }).enqueue(p);
+      // The embedded backend is one process at a time: hand it over to the child.
+      await backend.close();
+      const timing = { lockDurationMs: 1000, stalledIntervalMs: 300 };
+      const child = startQueueChild({ mode: 'hang', redisUrl: h.redisUrl, dataDir: h.dataDir, queueName: q, ...timing });
+      children.push(child);
+      expect(await child.waitForLine(['STARTED', 'ERROR'])).toBe(`STARTED ${p.uuid}`);
+      await child.kill();
+
+      backend = await open();
+      const seen: number[] = [];
+      startJobWorker(backend, 'outbound', cfg, async (data) => void seen.push(data.seq), {
+        queueName: q,
+        settings: { lockDuration: timing.lockDurationMs, stalledInterval: timing.stalledIntervalMs },
+      });
+      await waitFor(async () => (await backend.counts(q)).completed === 1, 'the stalled job to be processed again', 20_000);
+      const job = await backend.queue(q).getJob(p.uuid);
+      expect(seen).toEqual([0]);
+      expect(job?.stalledCounter).toBe(1);
+      expect(await backend.counts(q)).toMatchObject({ active: 0, failed: 0, completed: 1 });
+    }, 60_000);
+
+    it('keeps waiting and delayed jobs across close and reopen', async () => {
+      const cfg = config();
+      const q = queueName();
+      let producer = jobProducer(backend, 'outbound', cfg, { queueName: q });
+      const waiting = [outbound(0), outbound(1), outbound(2)];
+      for (const p of waiting) await producer.enqueue(p);
+      const later = outbound(3);
+      await producer.queue.add('outbound', later, { jobId: later.uuid, delay: 1500 });
+      await backend.close();
+
+      backend = await open();
+      producer = jobProducer(backend, 'outbound', cfg, { queueName: q });
+      expect(await backend.counts(q)).toEqual({ waiting: 3, active: 0, delayed: 1, completed: 0, failed: 0 });
+      expect((await producer.queue.getJob(later.uuid))?.data).toEqual(later);
+      const seen: string[] = [];
+      startJobWorker(backend, 'outbound', cfg, async (p) => void seen.push(p.uuid), { queueName: q });
+      await waitFor(async () => (await backend.counts(q)).completed === 4, 'all four jobs to complete', 20_000);
+      expect(seen.slice(0, 3).sort()).toEqual(waiting.map((p) => p.uuid).sort());
+      expect(seen[3]).toBe(later.uuid);
+    });
+  });
+}
