@@ -40,7 +40,7 @@ export interface BridgeOptions {
 }
 
 /** The room message's uuid: derived from the platform's event id, so a redelivered event is the same message. */
-export function roomMessageUuid(e: RoomMessageEvent): string {
+export function roomMessageUuid(e: Pick<RoomMessageEvent, 'room' | 'id'>): string {
   const h = createHash('sha256').update(`roomcast-room|${e.room.platform}|${e.room.roomId}|${e.id}`).digest();
   h[6] = (h[6]! & 0x0f) | 0x50;
   h[8] = (h[8]! & 0x3f) | 0x80;

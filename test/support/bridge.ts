@@ -40,6 +40,8 @@ export interface TestBridgeOptions {
   readonly platform?: MemoryPlatform;
   /** Share a store (file URL) and service identity with another test bridge or process. */
   readonly storeUrl?: string;
+  /** Share one store object with another runtime in this process (a second worker). */
+  readonly store?: Store;
   readonly service?: Identity;
   readonly queue?: QueueBackend;
   readonly queueNames?: { outbound: string; inbound: string };
@@ -63,7 +65,7 @@ export async function startTestBridge(o: TestBridgeOptions): Promise<TestBridge>
   });
   const log = silentLogger();
   const metrics = createMetrics();
-  const store = await openStore({ url: o.storeUrl ?? `file:${join(dir, 'roomcast.db')}` });
+  const store = o.store ?? (await openStore({ url: o.storeUrl ?? `file:${join(dir, 'roomcast.db')}` }));
   const queue = o.queue ?? (await openQueueBackend({ redisUrl: TEST_REDIS_URL, dataDir: dir, log }));
   const queueNames = o.queueNames ?? { outbound: `test-out-${randomUUID()}`, inbound: `test-in-${randomUUID()}` };
   const platform = o.platform ?? new MemoryPlatform();
@@ -89,7 +91,7 @@ export async function startTestBridge(o: TestBridgeOptions): Promise<TestBridge>
     stop: async () => {
       await rt.stop();
       if (!o.queue) await queue.close();
-      await store.close();
+      if (!o.store) await store.close();
     },
   };
 }
