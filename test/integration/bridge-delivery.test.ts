@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CopyEvent, MessageEvent } from '../../src/broadcaster/events.js';
 import { roomMessageUuid } from '../../src/bridge/bridge.js';
 import { contactCopyUuid } from '../../src/bridge/copies.js';
+import { generateIdentity } from '../../src/identity/keys.js';
 import { encodeMagnet } from '../../src/identity/magnet.js';
 import { startTestBridge } from '../support/bridge.js';
 import { openTestNode, startNetwork } from '../support/network.js';
@@ -95,3 +96,32 @@ describe('bridge delivery', () => {
   });
 });
 
+
+describe('bridge failures', () => {
+  it('tells the room what was not delivered after the last attempt, and keeps the failed job', async () => {
+    const own = await startNetwork(1, 1);
+    const b = await startTestBridge({ net: own, queueConfig: { attempts: 2, backoffMs: 100 } });
+    const peer = generateIdentity();
+    const room = b.platform.room('!lost');
+    try {
+      await b.platform.say(room, MOD, `!roomcast contact add alice ${encodeMagnet(peer)}`);
+      await b.platform.waitForPost(room, (e) => e.text.includes('alice'));
+      await Promise.all([own.brokers[0]!.kill(), own.relays[0]!.kill()]);
+      const id = await b.platform.say(room, { id: '@bob', displayName: 'Bob' }, 'into the void');
+      const told = await b.platform.waitForPost(room, (e) => e.text.startsWith('✗ Not delivered to alice'), 30_000);
+      expect(told.notice).toBe(true);
+      expect(told.text).toContain('into the void');
+      expect(told.text).toMatch(/✗ nostr (unreachable|timeout)/);
+      expect(told.text).toMatch(/✗ MQTT (unreachable|timeout)/);
+      expect(b.platform.reactions(room, id)).toHaveLength(0);
+      const failed = await b.queue.queue(b.queueNames.outbound).getFailed();
+      expect(failed.map((j) => j.id)).toContain(roomMessageUuid({ room, id }));
+      expect(failed[0]!.attemptsMade).toBe(2);
+      expect(failed[0]!.failedReason).toMatch(/not delivered yet: alice/);
+      expect((await b.store.rooms.getOutbox(roomMessageUuid({ room, id })))?.state).toBe('failed');
+    } finally {
+      await b.stop();
+      await own.stop();
+    }
+  });
+});
