@@ -22,6 +22,8 @@ import { createTransports } from './transports/registry.js';
 
 export interface Node {
   readonly identity: Identity;
+  /** What further broadcasters of this process (one per bridged room) share. */
+  readonly deps: BroadcasterDeps;
   readonly store: Store;
   readonly broadcaster: Broadcaster;
   readonly log: Logger;
@@ -91,6 +93,7 @@ export async function openNode(loaded: LoadedConfig, opts: NodeOptions = {}): Pr
     const broadcaster = buildBroadcaster(identity, shared, true);
     return {
       identity,
+      deps: shared,
       store,
       broadcaster,
       log,

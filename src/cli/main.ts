@@ -85,8 +85,16 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .action(async (o: { port: number; host: string }) => relay(o, out));
 
   withNodeOptions(
-    program.command('start').description('run the service: listen on every configured transport with the service identity, acknowledge and log messages'),
-  ).action(async (o) => startService(o, out));
+    program
+      .command('start')
+      .description('run the service: the bridge, its queue workers, and the service identity on every transport'),
+  ).action(async (o) => startService(o, out, 'all'));
+
+  withNodeOptions(
+    program
+      .command('worker')
+      .description('run only the queue workers (needs Redis: REDIS_URL); run several to share the work'),
+  ).action(async (o) => startService(o, out, 'worker'));
 
   return program;
 }

@@ -1,31 +1,64 @@
 /**
- * `roomcast start`: the long-running service role. It listens on every
- * configured transport with the service identity (created on first start),
- * acknowledges and records what arrives, and logs it. Later roles (the room
- * bridge, queue workers, the dashboard) attach to the same node.
+ * The long-running roles.
+ * - `roomcast start`: everything in one process: the service identity listens
+ *   and acknowledges; the bridge listens as every room, takes platform events
+ *   and runs the queue workers.
+ * - `roomcast worker`: only the queue workers (sending with send-only
+ *   transports); run several against one Redis to share the work.
  */
+import { startBridgeRuntime } from '../bridge/runtime.js';
+import { ConfigError } from '../config/load.js';
+import type { ProcessRole } from '../bridge/runtime.js';
 import { encodeMagnet } from '../identity/magnet.js';
 import { openNode } from '../node.js';
+import { openQueueBackend } from '../queue/index.js';
 import { cliConfig, untilSignal } from './node-options.js';
 import type { NodeCliOptions } from './node-options.js';
 
 type Out = (s: string) => void;
 
-export async function startService(o: NodeCliOptions, out: Out): Promise<void> {
+export async function startService(o: NodeCliOptions, out: Out, role: ProcessRole = 'all'): Promise<void> {
   const loaded = cliConfig(o, false);
+  const { config } = loaded;
+  if (role === 'worker' && !config.queue.redisUrl) {
+    throw new ConfigError('roomcast worker shares the job queues with other processes: set REDIS_URL (the embedded queue serves one process only)');
+  }
   const node = await openNode(loaded, { createIdentity: true });
   const { broadcaster, log } = node;
-  broadcaster.on('message', (e) =>
-    log.info({ uuid: e.message.uuid, from: e.sender.ethAddress, via: e.via, verified: e.verified, chars: e.message.content.length }, 'message received'),
-  );
-  broadcaster.on('ack', (e) => {
-    if (e.firstAck) log.info({ uuid: e.originalUuid, via: e.via, latencyMs: e.latencyMs }, 'message acknowledged');
-  });
-  await broadcaster.start();
-  const endpoints = broadcaster.transports.map((t) => `${t.id}: ${t.capabilities.endpoints.length}`).join(', ') || 'none';
-  log.info({ config: loaded.source ?? '(built-in defaults)', dataDir: loaded.dataDir, endpoints }, 'roomcast started');
-  out(`roomcast is running. Identity: ${encodeMagnet(node.identity)}\nPress Ctrl-C to stop.\n`);
-  await untilSignal();
-  log.info('stopping');
-  await node.close();
+  const queue = await openQueueBackend({ ...(config.queue.redisUrl ? { redisUrl: config.queue.redisUrl } : {}), dataDir: loaded.dataDir, log });
+  try {
+    if (role === 'all') {
+      broadcaster.on('message', (e) =>
+        log.info({ uuid: e.message.uuid, from: e.sender.ethAddress, via: e.via, verified: e.verified, chars: e.message.content.length }, 'message received'),
+      );
+      broadcaster.on('ack', (e) => {
+        if (e.firstAck) log.info({ uuid: e.originalUuid, via: e.via, latencyMs: e.latencyMs }, 'message acknowledged');
+      });
+      await broadcaster.start();
+    }
+    // Platform adapters (Matrix, Discord) plug in here as they are configured.
+    const platforms: never[] = [];
+    const runtime = await startBridgeRuntime({
+      role,
+      service: node.identity,
+      deps: node.deps,
+      bridgeConfig: config.bridge,
+      platforms,
+      queue,
+      queueConfig: config.queue,
+    });
+    const endpoints = broadcaster.transports.map((t) => `${t.id}: ${t.capabilities.endpoints.length}`).join(', ') || 'none';
+    log.info({ role, config: loaded.source ?? '(built-in defaults)', dataDir: loaded.dataDir, queue: `${queue.kind} ${queue.location}`, endpoints }, 'roomcast started');
+    out(
+      role === 'all'
+        ? `roomcast is running. Identity: ${encodeMagnet(node.identity)}\nQueues: ${queue.kind} (${queue.location}). Press Ctrl-C to stop.\n`
+        : `roomcast worker is running. Queues: ${queue.kind} (${queue.location}). Press Ctrl-C to stop.\n`,
+    );
+    await untilSignal();
+    log.info('stopping');
+    await runtime.stop();
+  } finally {
+    await queue.close();
+    await node.close();
+  }
 }

@@ -112,6 +112,8 @@ function applyEnv(raw: Record<string, unknown>, env: Env): void {
   if (env.ROOMCAST_LOG_LEVEL) raw.logLevel = env.ROOMCAST_LOG_LEVEL;
   if (env.ROOMCAST_IDENTITY_FILE) raw.identityFile = env.ROOMCAST_IDENTITY_FILE;
   if (env.ROOMCAST_STORE_URL) section(raw, 'store').url = env.ROOMCAST_STORE_URL;
+  const redisUrl = secret(env, 'REDIS_URL');
+  if (redisUrl) section(raw, 'queue').redisUrl = redisUrl;
   const token = secret(env, 'ROOMCAST_STORE_AUTH_TOKEN');
   if (token) section(raw, 'store').authToken = token;
   if (env.ROOMCAST_MQTT_BROKERS !== undefined) section(raw, 'transports', 'mqtt').brokers = list(env.ROOMCAST_MQTT_BROKERS);

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_CONTENT_CHARS, DEFAULT_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES_CEILING } from '../protocol/chat-message.js';
 import { BridgeConfigSchema } from '../bridge/config.js';
+import { QueueConfigSchema } from '../queue/config.js';
 import { MqttConfigSchema } from '../transports/mqtt/config.js';
 import { NostrConfigSchema } from '../transports/nostr/config.js';
 
@@ -39,6 +40,7 @@ export const ConfigSchema = z
       .strict()
       .default({ maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, maxContentChars: DEFAULT_MAX_CONTENT_CHARS, maxConcurrentSends: 8 }),
     bridge: BridgeConfigSchema.default(() => BridgeConfigSchema.parse({})),
+    queue: QueueConfigSchema.default(() => QueueConfigSchema.parse({})),
     transports: z
       .object({
         mqtt: MqttConfigSchema.extend({ enabled: z.boolean().default(true) }).default(() => withEnabled(MqttConfigSchema)),
