@@ -94,6 +94,9 @@ describe('roomcast CLI', () => {
     expect(missing.code).toBe(2);
     const help = await roomcast(['--help'], cwd);
     expect(help.code).toBe(0);
-    for (const cmd of ['identity', 'send', 'listen', 'chat', 'relay', 'start']) expect(help.stdout).toContain(cmd);
+    for (const cmd of ['identity', 'send', 'listen', 'chat', 'relay', 'start', 'worker']) expect(help.stdout).toContain(cmd);
+    const worker = await roomcast(['worker', '--data-dir', 'w'], cwd);
+    expect(worker.code).toBe(2);
+    expect(worker.stderr).toMatch(/set REDIS_URL/);
   });
 });
