@@ -2,6 +2,8 @@
  * Wires the bridge for one process role:
  * - 'all' (`roomcast start`): listens as every room, takes platform events,
  *   and runs the queue workers, sharing one broadcaster per room;
+ * - 'bridge': listens and takes platform events, leaving all queue work to
+ *   worker processes;
  * - 'worker' (`roomcast worker`): only the queue workers, sending with
  *   send-only transports so the listening process keeps its sessions.
  * Several worker processes against one Redis share the work; the room order
@@ -24,14 +26,14 @@ import { RoomBroadcasters } from './room-broadcasters.js';
 import { RoomDirectory } from './room-directory.js';
 import { RoomWriter } from './room-writer.js';
 
-export type ProcessRole = 'all' | 'worker';
+export type ProcessRole = 'all' | 'bridge' | 'worker';
 
 export interface BridgeRuntimeOptions {
   readonly role: ProcessRole;
   readonly service: Identity;
   readonly deps: BroadcasterDeps;
   readonly bridgeConfig: BridgeConfig;
-  /** Platforms to write to (receipts, inbound posts); the 'all' role also starts them and takes their events. */
+  /** Platforms to write to (receipts, inbound posts); the 'all' and 'bridge' roles also start them and take their events. */
   readonly platforms: readonly Platform[];
   readonly queue: QueueBackend;
   readonly queueConfig: QueueConfig;
@@ -65,7 +67,7 @@ export async function startBridgeRuntime(o: BridgeRuntimeOptions): Promise<Bridg
 
   let bridge: Bridge | undefined;
   let broadcasters: RoomBroadcasters;
-  if (o.role === 'all') {
+  if (o.role !== 'worker') {
     bridge = new Bridge({
       store,
       directory,
@@ -93,10 +95,8 @@ export async function startBridgeRuntime(o: BridgeRuntimeOptions): Promise<Bridg
   }
 
   const outDeps: OutboundDeps = { store, directory, broadcasters, log, showReceipt: (e, final) => receipts.show(e, final) };
-  const workers = [
-    outboundWorker(o, names.outbound, outDeps, log),
-    inboundWorker(o, names.inbound, { store, writer }, log),
-  ];
+  const workers =
+    o.role === 'bridge' ? [] : [outboundWorker(o, names.outbound, outDeps, log), inboundWorker(o, names.inbound, { store, writer }, log)];
   if (bridge) await bridge.start(broadcasters, o.platforms);
 
   return {

@@ -1,0 +1,89 @@
+/**
+ * A worker process killed with SIGKILL in the middle of a room's messages:
+ * another worker takes over, every message reaches the peer once and in
+ * order. The bridge (listening, taking room events) runs here; the workers
+ * are child processes sharing its store file, service identity and queues.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateIdentity } from '../../src/identity/keys.js';
+import { saveIdentity } from '../../src/identity/key-file.js';
+import { encodeMagnet } from '../../src/identity/magnet.js';
+import { startTestBridge } from '../support/bridge.js';
+import { openTestNode, startNetwork } from '../support/network.js';
+import type { TestNetwork } from '../support/network.js';
+import { waitFor } from '../support/wait.js';
+
+const FIXTURE = new URL('../fixtures/bridge-worker.ts', import.meta.url).pathname;
+
+let net: TestNetwork;
+beforeAll(async () => {
+  net = await startNetwork(1, 1);
+});
+afterAll(async () => {
+  await net?.stop();
+});
+
+function startWorker(args: object): { child: ChildProcess; ready: Promise<void> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited early (${code})`)));
+  });
+  return { child, ready };
+}
+
+describe('worker killed mid-run', () => {
+  it('loses nothing and shows nothing twice when a worker is SIGKILLed and another takes over', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rc-kill-'));
+    const storeUrl = `file:${join(dir, 'roomcast.db')}`;
+    const service = generateIdentity();
+    const serviceFile = join(dir, 'service.json');
+    await saveIdentity(serviceFile, service);
+    const b = await startTestBridge({ net, role: 'bridge', storeUrl, service });
+    const peer = await openTestNode(net);
+    const shown: string[] = [];
+    peer.broadcaster.on('message', (e) => shown.push(e.message.content));
+    await peer.broadcaster.start();
+    const room = b.platform.room('!kill');
+    const args = { storeUrl, serviceFile, queueNames: b.queueNames, brokers: net.brokers.map((x) => x.url), relays: net.relays.map((x) => x.url) };
+    let first: ChildProcess | undefined;
+    let second: ChildProcess | undefined;
+    try {
+      await b.platform.say(room, { id: '@mod', displayName: 'Mod', level: 'moderator' }, `!roomcast contact add alice ${encodeMagnet(peer.identity)}`);
+      await b.platform.waitForPost(room, (e) => e.text.includes('alice'));
+      const texts = Array.from({ length: 20 }, (_, i) => `m${String(i).padStart(2, '0')}`);
+      for (const t of texts) await b.platform.say(room, { id: '@bob', displayName: 'Bob' }, t);
+
+      const a = startWorker(args);
+      first = a.child;
+      await a.ready;
+      await waitFor(() => shown.length >= 5, 'the first worker to deliver some messages', 60_000, 5);
+      first.kill('SIGKILL');
+      await new Promise((r) => first!.once('exit', r));
+      const delivered = shown.length;
+      expect(delivered).toBeLessThan(20); // killed in the middle of the run
+
+      const w2 = startWorker(args);
+      second = w2.child;
+      await w2.ready;
+      await waitFor(() => shown.length >= 20, 'the second worker to finish the room', 60_000);
+      await new Promise((r) => setTimeout(r, 1500)); // room for a wrongful duplicate to show up
+      expect(shown).toEqual(texts.map((t) => `Bob: ${t}`));
+    } finally {
+      first?.kill('SIGKILL');
+      if (second && second.exitCode === null) {
+        second.kill('SIGTERM');
+        await new Promise((r) => second!.once('exit', r));
+      }
+      await peer.close();
+      await b.stop();
+    }
+  });
+});
