@@ -14,7 +14,7 @@ import type { BroadcasterDeps } from '../node.js';
 import type { Logger } from '../observability/logger.js';
 import type { Platform } from '../platforms/platform.js';
 import { jobProducer, KeyedSequencer, startJobWorker } from '../queue/index.js';
-import type { InboundJob, JobWorker, OutboundJob, QueueBackend, QueueConfig, WorkerSettings } from '../queue/index.js';
+import type { InboundJob, JobQueue, JobWorker, OutboundJob, QueueBackend, QueueConfig, WorkerSettings } from '../queue/index.js';
 import type { Store } from '../store/store.js';
 import { Bridge } from './bridge.js';
 import type { BridgeConfig } from './config.js';
@@ -27,6 +27,9 @@ import { RoomDirectory } from './room-directory.js';
 import { RoomWriter } from './room-writer.js';
 
 export type ProcessRole = 'all' | 'bridge' | 'worker';
+
+const PROMOTE_TRIES = 10;
+const PROMOTE_PAUSE_MS = 10;
 
 export interface BridgeRuntimeOptions {
   readonly role: ProcessRole;
@@ -96,7 +99,9 @@ export async function startBridgeRuntime(o: BridgeRuntimeOptions): Promise<Bridg
 
   const outDeps: OutboundDeps = { store, directory, broadcasters, log, showReceipt: (e, final) => receipts.show(e, final) };
   const workers =
-    o.role === 'bridge' ? [] : [outboundWorker(o, names.outbound, outDeps, log), inboundWorker(o, names.inbound, { store, writer }, log)];
+    o.role === 'bridge'
+      ? []
+      : [outboundWorker(o, names.outbound, outboundQ.queue, outDeps, log), inboundWorker(o, names.inbound, inboundQ.queue, { store, writer }, log)];
   if (bridge) await bridge.start(broadcasters, o.platforms);
 
   return {
@@ -111,7 +116,34 @@ export async function startBridgeRuntime(o: BridgeRuntimeOptions): Promise<Bridg
   };
 }
 
-function outboundWorker(o: BridgeRuntimeOptions, queueName: string, d: OutboundDeps, log: Logger): JobWorker<unknown, void> {
+/**
+ * Wakes the job whose turn has just come (it waits in the delayed set), so a
+ * room's next message goes out at once instead of at its next look
+ * (`orderRetryMs`, the fallback).
+ */
+async function promote<T>(queue: JobQueue<T>, jobId: string | undefined): Promise<void> {
+  if (!jobId) return;
+  // A job taken just before its turn came may still be on its way to the
+  // delayed set (it read "not yet" and is deferring itself): look again briefly.
+  for (let i = 0; i < PROMOTE_TRIES; i++) {
+    const job = await queue.getJob(jobId);
+    if (!job) return;
+    const state = await job.getState();
+    if (state === 'delayed') {
+      await job.promote().catch(() => undefined); // it may have just been taken
+      return;
+    }
+    if (state !== 'active') return; // waiting: it will be taken in its turn; done: nothing to do
+    await new Promise((r) => setTimeout(r, PROMOTE_PAUSE_MS));
+  }
+}
+
+async function promoteNextOutbound(queue: JobQueue<OutboundJob>, store: Store, uuid: string): Promise<void> {
+  const entry = await store.rooms.getOutbox(uuid);
+  if (entry && entry.state !== 'queued') await promote(queue, await store.rooms.nextQueuedOutbox(entry));
+}
+
+function outboundWorker(o: BridgeRuntimeOptions, queueName: string, queue: JobQueue<OutboundJob>, d: OutboundDeps, log: Logger): JobWorker<unknown, void> {
   const sequencer = new KeyedSequencer<OutboundJob>({ isTurn: (job) => isOutboundTurn(d.store, job.data.uuid), retryMs: o.queueConfig.orderRetryMs });
   const worker = startJobWorker(
     o.queue,
@@ -119,6 +151,7 @@ function outboundWorker(o: BridgeRuntimeOptions, queueName: string, d: OutboundD
     o.queueConfig,
     async (job) => {
       const outcome = await processOutbound(job.uuid, d);
+      await promoteNextOutbound(queue, d.store, job.uuid);
       // Some contact × transport failed: a retry (with backoff) sends only that.
       if (outcome.kind === 'retry') throw new Error(`not delivered yet: ${outcome.failed}`);
     },
@@ -128,14 +161,27 @@ function outboundWorker(o: BridgeRuntimeOptions, queueName: string, d: OutboundD
     if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
     const data = job.data as Partial<OutboundJob>;
     log.warn({ uuid: data.uuid, attempts: job.attemptsMade, reason: err.message }, 'outbound message failed for good');
-    if (typeof data.uuid === 'string') void finishOutbound(data.uuid, d).catch((e: Error) => log.error({ err: e.message }, 'could not finish a failed message'));
+    const uuid = data.uuid;
+    if (typeof uuid === 'string') {
+      void finishOutbound(uuid, d)
+        .then(() => promoteNextOutbound(queue, d.store, uuid))
+        .catch((e: Error) => log.error({ err: e.message }, 'could not finish a failed message'));
+    }
   });
   return worker;
 }
 
-function inboundWorker(o: BridgeRuntimeOptions, queueName: string, d: { store: Store; writer: RoomWriter }, log: Logger): JobWorker<unknown, void> {
+function inboundWorker(o: BridgeRuntimeOptions, queueName: string, queue: JobQueue<InboundJob>, d: { store: Store; writer: RoomWriter }, log: Logger): JobWorker<unknown, void> {
   const sequencer = new KeyedSequencer<InboundJob>({ isTurn: (job) => isInboundTurn(d.store, job.data.owner, job.data.uuid), retryMs: o.queueConfig.orderRetryMs });
-  const worker = startJobWorker(o.queue, 'inbound', o.queueConfig, (job) => processInbound(job.owner, job.uuid, d), {
+  const promoteNext = async (owner: string, uuid: string) => {
+    const entry = await d.store.rooms.getInbox(owner, uuid);
+    if (entry && entry.state !== 'queued') await promote(queue, (await d.store.rooms.nextQueuedInbox(entry))?.uuid);
+  };
+  const handle = async (job: InboundJob) => {
+    await processInbound(job.owner, job.uuid, d);
+    await promoteNext(job.owner, job.uuid);
+  };
+  const worker = startJobWorker(o.queue, 'inbound', o.queueConfig, handle, {
     queueName,
     sequencer,
     ...(o.workerSettings ? { settings: o.workerSettings } : {}),
@@ -145,7 +191,13 @@ function inboundWorker(o: BridgeRuntimeOptions, queueName: string, d: { store: S
     const data = job.data as Partial<InboundJob>;
     log.error({ uuid: data.uuid, attempts: job.attemptsMade, reason: err.message }, 'could not post an inbound message into its room');
     // Its successors must not wait for it forever; the job stays failed for inspection.
-    if (typeof data.owner === 'string' && typeof data.uuid === 'string') void d.store.rooms.setInboxState(data.owner, data.uuid, 'failed').catch(() => undefined);
+    const { owner, uuid } = data;
+    if (typeof owner === 'string' && typeof uuid === 'string') {
+      void d.store.rooms
+        .setInboxState(owner, uuid, 'failed')
+        .then(() => promoteNext(owner, uuid))
+        .catch(() => undefined);
+    }
   });
   return worker;
 }

@@ -10,6 +10,14 @@
  *   under `<dataDir>/queue`, so `npm start` needs no service. Jobs survive a
  *   restart and a crash. ONE PROCESS ONLY: a second process that opens the
  *   same directory fails with EmbeddedQueueInUseError. See embedded-backend.ts.
+ *
+ * Scaling out (Redis only): point every process at the same Redis (REDIS_URL)
+ * and the same store (a libsql server URL, not a file). BullMQ gives each job
+ * to exactly one worker, in whichever process; a process that dies loses its
+ * jobs to the others once their locks expire (`lockDurationMs`, stalled-job
+ * recovery); room order holds across processes because KeyedSequencer asks
+ * the shared store whose turn it is. With the embedded backend there is one
+ * process: `roomcast start`, whose workers run `concurrency` jobs at once.
  */
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import type { BackendFactory, IQueueBackend, JobProgress, Processor, QueueEventsOptions, QueueOptions, WorkerOptions } from 'bullmq';

@@ -49,8 +49,10 @@ export const QueueConfigSchema = z
     stalledIntervalMs: ms(100, 3_600_000).default(30_000),
     /** A job whose worker died more often than this fails instead of being retried. */
     maxStalledCount: z.number().int().min(0).max(100).default(1),
-    /** How long a job that is not yet its turn (KeyedSequencer) waits before it is looked at again. */
-    orderRetryMs: ms(1, 60_000).default(50),
+    /** In-order queues (KeyedSequencer): how long an early job waits in its worker slot for its turn. */
+    orderHoldMs: ms(0, 60_000).default(250),
+    /** In-order queues: first delay of an early job sent back to the queue; doubles per deferral, up to 5 s. */
+    orderRetryMs: ms(1, 5000).default(50),
   })
   .strict();
 

@@ -21,6 +21,11 @@
  * - Values travel as pg sends them (pg's own `prepareValue`) and come back as
  *   pg returns them (pg-types' text parsers: int8 as a string, json parsed,
  *   timestamps as Date), so code written against `pg` behaves the same.
+ * - Every query first lets the event loop turn, as a network round trip
+ *   would. PGlite itself answers through promise callbacks alone, and BullMQ's
+ *   worker loop, when it always finds work (e.g. jobs that are deferred and
+ *   promoted again at once), then never gave timers or I/O a chance: measured
+ *   here, a sequenced queue starved its own setTimeout-based handlers forever.
  * - Errors are PGlite's DatabaseError, which carries the same fields as pg's
  *   (`code`, `detail`, …).
  * - After `end()`, queries reject with pg's own message ("Cannot use a pool
@@ -32,6 +37,7 @@
  * array); there is no second process (see embedded-backend.ts).
  */
 import { EventEmitter } from 'node:events';
+import { setImmediate as nextTurnOfEventLoop } from 'node:timers/promises';
 import type { PGlite, Results } from '@electric-sql/pglite';
 import pg from 'pg';
 import pgUtils from 'pg/lib/utils.js';
@@ -141,6 +147,7 @@ export class PglitePool extends EventEmitter {
   /** @internal Runs one statement (or simple multi-statement text) for the pool (`who` undefined) or a client. */
   async run<R>(who: PglitePoolClient | undefined, text: string, params: readonly unknown[] | undefined): Promise<PgliteQueryResult<R>> {
     if (this.ended) throw new Error('Cannot use a pool after calling end on the pool');
+    await nextTurnOfEventLoop();
     if (who !== undefined && this.owner === who) {
       try {
         return await this.exec<R>(text, params);

@@ -80,6 +80,8 @@ export interface RoomStore {
   setOutboxReceiptPost(uuid: string, postId: string): Promise<void>;
   /** True when no earlier entry of the same room is still queued. */
   isOutboxTurn(entry: Pick<OutboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<boolean>;
+  /** The uuid of the room's first still-queued outbox entry after `seq`, whose turn may have come. */
+  nextQueuedOutbox(entry: Pick<OutboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<string | undefined>;
 
   /** Records that `uuid` is the copy of room message `roomUuid` for `contact` (idempotent). */
   addOutboxCopy(c: OutboxCopy): Promise<void>;
@@ -93,6 +95,8 @@ export interface RoomStore {
   getInbox(owner: string, uuid: string): Promise<InboxEntry | undefined>;
   setInboxState(owner: string, uuid: string, state: InboxState, platformMessageId?: string): Promise<void>;
   isInboxTurn(entry: Pick<InboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<boolean>;
+  /** The (owner, uuid) of the room's first still-queued inbox entry after `seq`. */
+  nextQueuedInbox(entry: Pick<InboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<{ owner: string; uuid: string } | undefined>;
 }
 
 const ROOM_COLS = 'platform, room_id, owner, sealed_key, created_at';
@@ -222,6 +226,25 @@ export class LibsqlRoomStore implements RoomStore {
   async listOutboxCopies(roomUuid: string): Promise<OutboxCopy[]> {
     const rs = await this.db.read({ sql: 'SELECT owner, uuid, room_uuid, contact FROM outbox_copies WHERE room_uuid = ? ORDER BY contact', args: [roomUuid] });
     return rs.rows.map(copy);
+  }
+
+  async nextQueuedOutbox(e: Pick<OutboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<string | undefined> {
+    const next = await first(
+      this.db.reader,
+      `SELECT uuid FROM room_outbox WHERE platform = ? AND room_id = ? AND state = 'queued' AND seq > ? ORDER BY seq LIMIT 1`,
+      [e.platform, e.roomId, e.seq],
+      (r) => str(r, 'uuid'),
+    );
+    return next;
+  }
+
+  async nextQueuedInbox(e: Pick<InboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<{ owner: string; uuid: string } | undefined> {
+    return first(
+      this.db.reader,
+      `SELECT owner, uuid FROM room_inbox WHERE platform = ? AND room_id = ? AND state = 'queued' AND seq > ? ORDER BY seq LIMIT 1`,
+      [e.platform, e.roomId, e.seq],
+      (r) => ({ owner: str(r, 'owner'), uuid: str(r, 'uuid') }),
+    );
   }
 
   async enqueueInbox(e: Pick<InboxEntry, 'platform' | 'roomId' | 'owner' | 'uuid'>): Promise<InboxEntry> {

@@ -99,6 +99,32 @@ export function runQueueContract(name: string, harness: () => QueueHarness): voi
       }
     });
 
+    it('reports completions and failures as events', async () => {
+      const cfg = config({ attempts: 1 });
+      const q = queueName();
+      const events = backend.events(q);
+      const seen: string[] = [];
+      events.on('completed', ({ jobId, returnvalue }) => seen.push(`completed ${jobId} ${String(returnvalue)}`));
+      events.on('failed', ({ jobId, failedReason }) => seen.push(`failed ${jobId} ${failedReason}`));
+      await events.waitUntilReady();
+      const producer = jobProducer(backend, 'outbound', cfg, { queueName: q });
+      startJobWorker(
+        backend,
+        'outbound',
+        cfg,
+        async (p) => {
+          if (p.seq === 1) throw new Error('no route');
+          return 'sent';
+        },
+        { queueName: q },
+      );
+      const [good, bad] = [outbound(0), outbound(1)];
+      await producer.enqueue(good);
+      await producer.enqueue(bad);
+      await waitFor(() => seen.length === 2, 'two events', 15_000);
+      expect(seen.sort()).toEqual([`completed ${good.uuid} sent`, `failed ${bad.uuid} no route`]);
+    });
+
     it('retries with exponential backoff, as many times as configured', async () => {
       const cfg = config({ attempts: 3, backoffMs: 250 });
       const q = queueName();
@@ -205,9 +231,8 @@ export function runQueueContract(name: string, harness: () => QueueHarness): voi
       expect(await backend.counts(q)).toEqual({ waiting: 0, active: 0, delayed: 1, completed: 2, failed: 1 });
     });
 
-    it('keeps the jobs of one room in order with two workers, without using attempts', async () => {
-      // attempts: 1 — if a deferral used an attempt, deferred jobs would fail.
-      const cfg = config({ attempts: 1, concurrency: 4, orderRetryMs: 20 });
+    it('keeps the jobs of each room in order with two workers', async () => {
+      const cfg = config({ attempts: 1, concurrency: 4 });
       const q = queueName();
       const producer = jobProducer(backend, 'outbound', cfg, { queueName: q });
       const next = new Map<string, number>(); // stands in for the shared store
@@ -215,6 +240,7 @@ export function runQueueContract(name: string, harness: () => QueueHarness): voi
       const byWorker = [0, 0];
       const sequencer = new KeyedSequencer<OutboundJob>({
         isTurn: async (job) => (next.get(job.data.roomId) ?? 0) === job.data.seq,
+        holdMs: cfg.orderHoldMs,
         retryMs: cfg.orderRetryMs,
       });
       for (const w of [0, 1]) {
@@ -241,9 +267,49 @@ export function runQueueContract(name: string, harness: () => QueueHarness): voi
       expect(done.get('room-a')).toEqual(Array.from({ length: 200 }, (_, i) => i));
       expect(done.get('room-b')).toEqual(Array.from({ length: 20 }, (_, i) => i));
       expect((await backend.counts(q)).failed).toBe(0);
-      expect(sequencer.deferrals).toBeGreaterThan(0); // the workers really did compete
-      expect(byWorker.every((n) => n > 0)).toBe(true);
+      expect(byWorker.every((n) => n > 0)).toBe(true); // both workers took part
     }, 60_000);
+
+    it('holds back the rest of a room while its first message retries, without using their attempts', async () => {
+      // Every job has 2 attempts; the followers are deferred many times while seq 0 backs off.
+      const cfg = config({ attempts: 2, backoffMs: 400, concurrency: 4 });
+      const q = queueName();
+      const producer = jobProducer(backend, 'outbound', cfg, { queueName: q });
+      const next = new Map<string, number>();
+      const done: number[] = [];
+      let firstTries = 0;
+      const sequencer = new KeyedSequencer<OutboundJob>({
+        isTurn: async (job) => (next.get(job.data.roomId) ?? 0) === job.data.seq,
+        holdMs: 20,
+        retryMs: 20,
+        maxRetryMs: 100,
+      });
+      for (let w = 0; w < 2; w++) {
+        startJobWorker(
+          backend,
+          'outbound',
+          cfg,
+          async (p) => {
+            if (p.seq === 0 && ++firstTries === 1) throw new Error('transport down');
+            done.push(p.seq);
+            next.set(p.roomId, p.seq + 1);
+          },
+          { queueName: q, sequencer },
+        );
+      }
+      const jobs = Array.from({ length: 12 }, (_, i) => outbound(i));
+      for (const p of jobs) await producer.enqueue(p);
+      await waitFor(async () => (await backend.counts(q)).completed === jobs.length, 'all jobs to complete', 30_000);
+      expect(done).toEqual(jobs.map((p) => p.seq));
+      expect(firstTries).toBe(2);
+      expect(sequencer.deferrals).toBeGreaterThan(jobs.length); // followers went round the delayed set, several times
+      // A job's attempts are counted when it finishes: one each for the followers, however often they were deferred.
+      const followers = await Promise.all(jobs.slice(1).map((p) => producer.queue.getJob(p.uuid)));
+      expect(followers.map((j) => j?.attemptsMade)).toEqual(followers.map(() => 1));
+      expect(Math.max(...followers.map((j) => j?.attemptsStarted ?? 0))).toBeGreaterThan(2);
+      expect((await producer.queue.getJob(jobs[0]!.uuid))?.attemptsMade).toBe(2);
+      expect((await backend.counts(q)).failed).toBe(0);
+    });
 
     it('a job whose worker process is killed mid-job is processed again by another worker', async () => {
       const cfg = config();

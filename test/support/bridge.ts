@@ -77,7 +77,7 @@ export async function startTestBridge(o: TestBridgeOptions): Promise<TestBridge>
     bridgeConfig: config.bridge,
     platforms: [platform],
     queue,
-    queueConfig: QueueConfigSchema.parse({ attempts: 4, backoffMs: 300, orderRetryMs: 20, ...o.queueConfig }),
+    queueConfig: QueueConfigSchema.parse({ attempts: 4, backoffMs: 300, orderRetryMs: 50, ...o.queueConfig }),
     queueNames,
     workerSettings: { lockDuration: 2000, stalledInterval: 1000 },
   });
