@@ -144,7 +144,7 @@ async function promoteNextOutbound(queue: JobQueue<OutboundJob>, store: Store, u
 }
 
 function outboundWorker(o: BridgeRuntimeOptions, queueName: string, queue: JobQueue<OutboundJob>, d: OutboundDeps, log: Logger): JobWorker<unknown, void> {
-  const sequencer = new KeyedSequencer<OutboundJob>({ isTurn: (job) => isOutboundTurn(d.store, job.data.uuid), retryMs: o.queueConfig.orderRetryMs });
+  const sequencer = new KeyedSequencer<OutboundJob>({ isTurn: (job) => isOutboundTurn(d.store, job.data.uuid), holdMs: o.queueConfig.orderHoldMs, retryMs: o.queueConfig.orderRetryMs });
   const worker = startJobWorker(
     o.queue,
     'outbound',
@@ -172,7 +172,7 @@ function outboundWorker(o: BridgeRuntimeOptions, queueName: string, queue: JobQu
 }
 
 function inboundWorker(o: BridgeRuntimeOptions, queueName: string, queue: JobQueue<InboundJob>, d: { store: Store; writer: RoomWriter }, log: Logger): JobWorker<unknown, void> {
-  const sequencer = new KeyedSequencer<InboundJob>({ isTurn: (job) => isInboundTurn(d.store, job.data.owner, job.data.uuid), retryMs: o.queueConfig.orderRetryMs });
+  const sequencer = new KeyedSequencer<InboundJob>({ isTurn: (job) => isInboundTurn(d.store, job.data.owner, job.data.uuid), holdMs: o.queueConfig.orderHoldMs, retryMs: o.queueConfig.orderRetryMs });
   const promoteNext = async (owner: string, uuid: string) => {
     const entry = await d.store.rooms.getInbox(owner, uuid);
     if (entry && entry.state !== 'queued') await promote(queue, (await d.store.rooms.nextQueuedInbox(entry))?.uuid);
