@@ -4,7 +4,6 @@
  * receipt updates. It knows platforms only through the Platform seam and
  * networks only through the broadcaster.
  */
-import { createHash } from 'node:crypto';
 import type { Broadcaster } from '../broadcaster/broadcaster.js';
 import { npubOf } from '../identity/keys.js';
 import { encodeMagnet } from '../identity/magnet.js';
@@ -12,6 +11,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Platform, RoomEvent, RoomMessageEvent } from '../platforms/platform.js';
 import type { Store } from '../store/store.js';
 import { handleCommand, parseCommand } from './commands/index.js';
+import { nameBasedUuid } from './copies.js';
 import type { BridgeStatus } from './commands/index.js';
 import { receiveForRoom } from './inbound.js';
 import type { UnknownSenderPolicy } from './inbound.js';
@@ -41,11 +41,7 @@ export interface BridgeOptions {
 
 /** The room message's uuid: derived from the platform's event id, so a redelivered event is the same message. */
 export function roomMessageUuid(e: Pick<RoomMessageEvent, 'room' | 'id'>): string {
-  const h = createHash('sha256').update(`roomcast-room|${e.room.platform}|${e.room.roomId}|${e.id}`).digest();
-  h[6] = (h[6]! & 0x0f) | 0x50;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+  return nameBasedUuid('roomcast-room', e.room.platform, e.room.roomId, e.id);
 }
 
 export class Bridge {
