@@ -13,7 +13,7 @@ import type { Identity } from '../identity/keys.js';
 import type { BroadcasterDeps } from '../node.js';
 import type { Logger } from '../observability/logger.js';
 import type { Platform } from '../platforms/platform.js';
-import { jobProducer, KeyedSequencer, startJobWorker } from '../queue/index.js';
+import { jobIdOf, jobProducer, KeyedSequencer, startJobWorker } from '../queue/index.js';
 import type { InboundJob, JobQueue, JobWorker, OutboundJob, QueueBackend, QueueConfig, WorkerSettings } from '../queue/index.js';
 import type { Store } from '../store/store.js';
 import { Bridge } from './bridge.js';
@@ -175,7 +175,8 @@ function inboundWorker(o: BridgeRuntimeOptions, queueName: string, queue: JobQue
   const sequencer = new KeyedSequencer<InboundJob>({ isTurn: (job) => isInboundTurn(d.store, job.data.owner, job.data.uuid), holdMs: o.queueConfig.orderHoldMs, retryMs: o.queueConfig.orderRetryMs });
   const promoteNext = async (owner: string, uuid: string) => {
     const entry = await d.store.rooms.getInbox(owner, uuid);
-    if (entry && entry.state !== 'queued') await promote(queue, (await d.store.rooms.nextQueuedInbox(entry))?.uuid);
+    const next = entry && entry.state !== 'queued' ? await d.store.rooms.nextQueuedInbox(entry) : undefined;
+    if (next) await promote(queue, jobIdOf('inbound', { ...next, platform: entry!.platform, roomId: entry!.roomId }));
   };
   const handle = async (job: InboundJob) => {
     await processInbound(job.owner, job.uuid, d);

@@ -9,6 +9,7 @@ export {
   JOB_SCHEMAS,
   OutboundJobSchema,
   jobDefaults,
+  jobIdOf,
   jobProducer,
   startJobWorker,
   validated,

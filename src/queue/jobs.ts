@@ -58,6 +58,20 @@ export type JobQueueName = keyof typeof JOB_SCHEMAS;
 export type JobPayload<N extends JobQueueName> = z.output<(typeof JOB_SCHEMAS)[N]>;
 export const JOB_QUEUE_NAMES: readonly JobQueueName[] = ['outbound', 'inbound'];
 
+/**
+ * The job id of a payload: the room message's uuid for outbound jobs; for
+ * inbound jobs the room identity too, since a peer may send the same uuid to
+ * two rooms and each must get its post.
+ */
+const JOB_IDS: { readonly [N in JobQueueName]: (p: JobPayload<N>) => string } = {
+  outbound: (p) => p.uuid,
+  inbound: (p) => `${p.owner}-${p.uuid}`,
+};
+
+export function jobIdOf<N extends JobQueueName>(name: N, payload: JobPayload<N>): string {
+  return (JOB_IDS[name] as (p: JobPayload<N>) => string)(payload);
+}
+
 /** Retry and retention settings every job gets (from the `queue` config section). */
 export function jobDefaults(cfg: QueueConfig): DefaultJobOptions {
   return {
@@ -105,7 +119,7 @@ export function jobProducer<N extends JobQueueName>(backend: QueueBackend, name:
     queue,
     async enqueue(payload) {
       const data = schema.parse(payload) as JobPayload<N>;
-      return queue.add(name, data, { jobId: data.uuid });
+      return queue.add(name, data, { jobId: jobIdOf(name, data) });
     },
   };
 }

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageEvent } from '../../src/broadcaster/events.js';
 import { decodeMagnet } from '../../src/identity/magnet.js';
 import { encodeMagnet } from '../../src/identity/magnet.js';
+import { newMessage } from '../../src/protocol/chat-message.js';
 import { startTestBridge } from '../support/bridge.js';
 import type { TestBridge } from '../support/bridge.js';
 import { openTestNode, startNetwork } from '../support/network.js';
@@ -90,6 +91,29 @@ describe('bridge end to end', () => {
       // Only the real message went out: not the notice, not the bot's own replies and receipts.
       expect(got.map((e) => e.message.content)).toEqual(['Bob: real one']);
       expect((await b.store.rooms.listRooms()).length).toBe(1);
+    } finally {
+      await peer.close();
+      await b.stop();
+    }
+  });
+});
+
+describe('bridge inbound ids', () => {
+  it('posts the same message sent to two rooms in both', async () => {
+    const b = await startTestBridge({ net });
+    const peer = await openTestNode(net);
+    try {
+      await peer.broadcaster.start();
+      const [r1, r2] = [b.platform.room('!one'), b.platform.room('!two')];
+      await b.platform.say(r1, MOD, '!roomcast whoami');
+      await b.platform.say(r2, MOD, '!roomcast whoami');
+      const m1 = /magnet:\?\S+/.exec((await b.platform.waitForPost(r1, /magnet:\?xt=/)).text)![0];
+      const m2 = /magnet:\?\S+/.exec((await b.platform.waitForPost(r2, /magnet:\?xt=/)).text)![0];
+      const message = newMessage(encodeMagnet(peer.identity), 'to both rooms');
+      await peer.broadcaster.deliver(decodeMagnet(m1), message);
+      await peer.broadcaster.deliver(decodeMagnet(m2), message);
+      await b.platform.waitForPost(r1, (e) => e.text.endsWith('to both rooms'), 20_000);
+      await b.platform.waitForPost(r2, (e) => e.text.endsWith('to both rooms'), 20_000);
     } finally {
       await peer.close();
       await b.stop();
