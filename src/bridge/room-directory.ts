@@ -38,14 +38,6 @@ export class RoomDirectory {
     return this.remember(record);
   }
 
-  /** The room an identity belongs to, if it is one of ours. */
-  async byIdentity(owner: string): Promise<BridgedRoom | undefined> {
-    const cached = this.byOwner.get(owner);
-    if (cached) return cached;
-    const record = await this.rooms.getRoomByOwner(owner);
-    return record ? this.remember(record) : undefined;
-  }
-
   /** Every bridged room (for the listener, which must listen as each of them). */
   async all(): Promise<BridgedRoom[]> {
     return Promise.all((await this.rooms.listRooms()).map((r) => this.byOwner.get(r.owner) ?? this.remember(r)));

@@ -10,7 +10,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { hexToBytes } from '@noble/hashes/utils.js';
 import { identityFromPrivateKeys } from '../identity/keys.js';
 import type { Identity } from '../identity/keys.js';
 
@@ -61,9 +61,4 @@ export function unsealIdentity(sealed: string, key: Uint8Array, xOnly: string): 
   plain.fill(0);
   if (id.xOnly !== xOnly) throw new SealError('key does not match its room');
   return id;
-}
-
-/** Hex of a sealing key's fingerprint, for "wrong service identity" diagnostics. */
-export function sealingKeyId(key: Uint8Array): string {
-  return bytesToHex(sha256(key)).slice(0, 16);
 }

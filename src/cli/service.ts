@@ -11,6 +11,7 @@ import { ConfigError } from '../config/load.js';
 import type { ProcessRole } from '../bridge/runtime.js';
 import { encodeMagnet } from '../identity/magnet.js';
 import { openNode } from '../node.js';
+import type { Platform } from '../platforms/platform.js';
 import { openQueueBackend } from '../queue/index.js';
 import { cliConfig, untilSignal } from './node-options.js';
 import type { NodeCliOptions } from './node-options.js';
@@ -37,7 +38,7 @@ export async function startService(o: NodeCliOptions, out: Out, role: ProcessRol
       await broadcaster.start();
     }
     // Platform adapters (Matrix, Discord) plug in here as they are configured.
-    const platforms: never[] = [];
+    const platforms: Platform[] = [];
     const runtime = await startBridgeRuntime({
       role,
       service: node.identity,

@@ -229,13 +229,12 @@ export class LibsqlRoomStore implements RoomStore {
   }
 
   async nextQueuedOutbox(e: Pick<OutboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<string | undefined> {
-    const next = await first(
+    return first(
       this.db.reader,
       `SELECT uuid FROM room_outbox WHERE platform = ? AND room_id = ? AND state = 'queued' AND seq > ? ORDER BY seq LIMIT 1`,
       [e.platform, e.roomId, e.seq],
       (r) => str(r, 'uuid'),
     );
-    return next;
   }
 
   async nextQueuedInbox(e: Pick<InboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<{ owner: string; uuid: string } | undefined> {

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentity, identityFromPrivateKeys, publicPart } from '../../src/identity/keys.js';
 import type { Identity } from '../../src/identity/keys.js';
 import { encodeMagnet } from '../../src/identity/magnet.js';
-import { counterValue } from '../../src/observability/metrics.js';
+import { counterValue } from '../support/metrics.js';
 import { newMessage, serializeChatMessage } from '../../src/protocol/chat-message.js';
 import { buildSeedEnvelope, buildSignedEnvelope } from '../../src/transports/mqtt/envelope.js';
 import type { MessageEvent } from '../../src/broadcaster/events.js';
