@@ -53,8 +53,9 @@ export async function processInbound(owner: string, uuid: string, d: { store: St
   const max = d.writer.platform(entry.platform).capabilities.maxMessageChars;
   const chunks = split(`${who}${message.verified ? '' : ' (unverified)'}: ${message.content}`, max);
   let first: string | undefined;
-  for (const chunk of chunks) {
-    const id = await d.writer.post(room, { text: chunk });
+  for (const [i, chunk] of chunks.entries()) {
+    // Keyed, so a worker that dies between posting and recording posts nothing twice.
+    const id = await d.writer.post(room, { text: chunk, idempotencyKey: `in-${owner}-${uuid}-${i}` });
     first ??= id;
   }
   await d.store.rooms.setInboxState(owner, uuid, 'posted', first);

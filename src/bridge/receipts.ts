@@ -84,6 +84,7 @@ export class RoomReceipts {
       await this.writer.post(room, {
         text: `✗ Not delivered to ${r.undelivered.join(', ')}: “${quote(entry.text)}”\n${r.text}`,
         notice: true,
+        idempotencyKey: `undelivered-${entry.uuid}`,
       });
     }
     if (mode === 'off') return true;
@@ -98,7 +99,7 @@ export class RoomReceipts {
       } else if (!createNotice) {
         return false;
       } else {
-        const id = await this.writer.post(room, { text, notice: true });
+        const id = await this.writer.post(room, { text, notice: true, idempotencyKey: `receipt-${entry.uuid}` });
         await this.store.rooms.setOutboxReceiptPost(entry.uuid, id);
         noticeShowsAcks = true;
       }

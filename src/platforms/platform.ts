@@ -89,6 +89,13 @@ export interface RoomPost {
   readonly text: string;
   /** Post as a notice (Matrix `m.notice`; other bots must not answer it). Default false. */
   readonly notice?: boolean;
+  /**
+   * Posts at most once per key and room: posting again with the same key (a
+   * worker that crashed after posting, a retry) writes nothing and resolves
+   * with the first post's id. Matrix: the transaction id; Discord: the nonce
+   * with `enforce_nonce`.
+   */
+  readonly idempotencyKey?: string;
 }
 
 /** How many writes (posts, reactions, edits) one room accepts from the bot per window. */

@@ -105,6 +105,8 @@ export class MemoryPlatform implements Platform {
   private readonly now: () => number;
   private readonly rooms = new Map<string, Entry[]>();
   private readonly writes = new Map<string, number[]>();
+  /** Idempotency keys already posted (room + key → post id). */
+  private readonly posted = new Map<string, PlatformMessageId>();
   private readonly queue: Pending[] = [];
   private readonly listeners = new Set<() => void>();
   private handler: ((e: RoomEvent) => Promise<void>) | undefined;
@@ -130,8 +132,12 @@ export class MemoryPlatform implements Platform {
   }
 
   async post(room: RoomRef, msg: RoomPost): Promise<PlatformMessageId> {
+    const key = msg.idempotencyKey === undefined ? undefined : `${roomKey(room)}\u0000${msg.idempotencyKey}`;
+    const earlier = key === undefined ? undefined : this.posted.get(key);
+    if (earlier) return earlier;
     const timeline = this.writable(room, msg.text);
     const entry = this.append(timeline, room, this.bot, msg.text, { notice: msg.notice ?? false, fromSelf: true });
+    if (key !== undefined) this.posted.set(key, entry.id);
     this.enqueue({ event: toEvent(entry) });
     return entry.id;
   }

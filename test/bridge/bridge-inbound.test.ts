@@ -1,0 +1,64 @@
+/**
+ * Posting into rooms survives a worker that dies after posting but before
+ * recording it: the next attempt posts nothing twice (idempotency keys).
+ */
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { processInbound, split } from '../../src/bridge/inbound.js';
+import { RoomWriter } from '../../src/bridge/room-writer.js';
+import { generateIdentity } from '../../src/identity/keys.js';
+import { encodeMagnet } from '../../src/identity/magnet.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { MemoryPlatform } from '../../src/platforms/memory/memory-platform.js';
+import { openStore } from '../../src/store/index.js';
+
+describe('inbound posting', () => {
+  it('posts once even when run again after a crash between posting and recording', async () => {
+    const store = await openStore({ url: ':memory:' });
+    const platform = new MemoryPlatform({ capabilities: { maxMessageChars: 50 } });
+    await platform.start(async () => undefined);
+    const room = platform.room('!r');
+    const writer = new RoomWriter(new Map([[platform.id, platform]]), silentLogger());
+    const owner = generateIdentity();
+    const alice = generateIdentity();
+    await store.addContact({ owner: owner.xOnly, name: 'alice', magnetLink: encodeMagnet(alice), xOnly: alice.xOnly, ethAddress: alice.ethAddress });
+    const uuid = randomUUID();
+    const long = 'word '.repeat(30).trim();
+    await store.recordInbound({ owner: owner.xOnly, uuid, peer: alice.xOnly, fromMagnetLink: encodeMagnet(alice), content: long, timestamp: 1, verified: true, protocol: 'mqtt', endpoint: 'm', receivedAt: 2 });
+    await store.rooms.enqueueInbox({ platform: 'memory', roomId: '!r', owner: owner.xOnly, uuid });
+
+    await processInbound(owner.xOnly, uuid, { store, writer });
+    const posts = platform.botPosts(room).map((p) => p.text);
+    expect(posts.length).toBeGreaterThan(1); // split at word breaks, nothing cut off
+    expect(posts.join(' ')).toBe(`alice: ${long}`);
+
+    await store.rooms.setInboxState(owner.xOnly, uuid, 'queued'); // as if the worker died before recording
+    await processInbound(owner.xOnly, uuid, { store, writer });
+    expect(platform.botPosts(room).map((p) => p.text)).toEqual(posts);
+    expect((await store.rooms.getInbox(owner.xOnly, uuid))?.state).toBe('posted');
+    await platform.stop();
+    await store.close();
+  });
+
+  it('splits long text at breaks and never loses characters', () => {
+    expect(split('abc def ghi', 7)).toEqual(['abc def', 'ghi']);
+    expect(split('x'.repeat(10), 4)).toEqual(['xxxx', 'xxxx', 'xx']);
+    expect(split('short', 100)).toEqual(['short']);
+  });
+});
+
+describe('memory platform idempotency', () => {
+  it('posts once per key and room', async () => {
+    const platform = new MemoryPlatform();
+    await platform.start(async () => undefined);
+    const [a, b] = [platform.room('!a'), platform.room('!b')];
+    const first = await platform.post(a, { text: 'hi', idempotencyKey: 'k1' });
+    expect(await platform.post(a, { text: 'hi again', idempotencyKey: 'k1' })).toBe(first);
+    await platform.post(b, { text: 'hi', idempotencyKey: 'k1' });
+    await platform.post(a, { text: 'no key' });
+    await platform.post(a, { text: 'no key' });
+    expect(platform.botPosts(a).map((p) => p.text)).toEqual(['hi', 'no key', 'no key']);
+    expect(platform.botPosts(b)).toHaveLength(1);
+    await platform.stop();
+  });
+});
