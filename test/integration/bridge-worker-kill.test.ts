@@ -1,8 +1,10 @@
 /**
- * A worker process killed with SIGKILL in the middle of a room's messages:
- * another worker takes over, every message reaches the peer once and in
- * order. The bridge (listening, taking room events) runs here; the workers
- * are child processes sharing its store file, service identity and queues.
+ * A worker process killed with SIGKILL in the middle of a room's traffic:
+ * another worker takes over; every message reaches the peer once and in
+ * order, and nothing is posted twice in the room (receipts, the peer's
+ * messages). The bridge (listening, taking room events) runs here; the
+ * workers are child processes sharing its store file, service identity and
+ * queues, and writing to the room through test/support/remote-platform.ts.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -14,6 +16,7 @@ import { generateIdentity } from '../../src/identity/keys.js';
 import { saveIdentity } from '../../src/identity/key-file.js';
 import { encodeMagnet } from '../../src/identity/magnet.js';
 import { startTestBridge } from '../support/bridge.js';
+import { servePlatform } from '../support/remote-platform.js';
 import { openTestNode, startNetwork } from '../support/network.js';
 import type { TestNetwork } from '../support/network.js';
 import { waitFor } from '../support/wait.js';
@@ -40,7 +43,7 @@ function startWorker(args: object): { child: ChildProcess; ready: Promise<void> 
 }
 
 describe('worker killed mid-run', () => {
-  it('loses nothing and shows nothing twice when a worker is SIGKILLed and another takes over', async () => {
+  it('loses nothing, shows nothing twice and posts nothing twice when a worker is SIGKILLed and another takes over', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rc-kill-'));
     const storeUrl = `file:${join(dir, 'roomcast.db')}`;
     const service = generateIdentity();
@@ -52,7 +55,15 @@ describe('worker killed mid-run', () => {
     peer.broadcaster.on('message', (e) => shown.push(e.message.content));
     await peer.broadcaster.start();
     const room = b.platform.room('!kill');
-    const args = { storeUrl, serviceFile, queueNames: b.queueNames, brokers: net.brokers.map((x) => x.url), relays: net.relays.map((x) => x.url) };
+    const served = await servePlatform(b.platform);
+    const args = {
+      storeUrl,
+      serviceFile,
+      queueNames: b.queueNames,
+      brokers: net.brokers.map((x) => x.url),
+      relays: net.relays.map((x) => x.url),
+      platformUrl: served.url,
+    };
     let first: ChildProcess | undefined;
     let second: ChildProcess | undefined;
     try {
@@ -60,6 +71,9 @@ describe('worker killed mid-run', () => {
       await b.platform.waitForPost(room, (e) => e.text.includes('alice'));
       const texts = Array.from({ length: 20 }, (_, i) => `m${String(i).padStart(2, '0')}`);
       for (const t of texts) await b.platform.say(room, { id: '@bob', displayName: 'Bob' }, t);
+      const roomIdentity = (await b.rt.directory.room('memory', '!kill')).identity;
+      const replies = Array.from({ length: 10 }, (_, i) => `reply ${i}`);
+      for (const r of replies) await peer.broadcaster.send(roomIdentity, r);
 
       const a = startWorker(args);
       first = a.child;
@@ -74,8 +88,13 @@ describe('worker killed mid-run', () => {
       second = w2.child;
       await w2.ready;
       await waitFor(() => shown.length >= 20, 'the second worker to finish the room', 60_000);
+      const posts = () => b.platform.botPosts(room).map((p) => p.text);
+      await waitFor(() => replies.every((r) => posts().includes(`alice: ${r}`)), 'every reply posted', 60_000);
+      await waitFor(() => texts.every((t) => posts().some((p) => p.startsWith(`↳ “${t}”`))), 'a receipt for every message', 60_000);
       await new Promise((r) => setTimeout(r, 1500)); // room for a wrongful duplicate to show up
       expect(shown).toEqual(texts.map((t) => `Bob: ${t}`));
+      expect(posts().filter((p) => p.startsWith('alice: '))).toEqual(replies.map((r) => `alice: ${r}`));
+      for (const t of texts) expect(posts().filter((p) => p.startsWith(`↳ “${t}”`))).toHaveLength(1);
     } finally {
       first?.kill('SIGKILL');
       if (second && second.exitCode === null) {
@@ -84,6 +103,7 @@ describe('worker killed mid-run', () => {
       }
       await peer.close();
       await b.stop();
+      await served.close();
     }
   });
 });

@@ -17,6 +17,7 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { createRejectSink } from '../../src/observability/rejections.js';
 import { MemoryPlatform } from '../../src/platforms/memory/memory-platform.js';
+import type { Platform } from '../../src/platforms/platform.js';
 import { openQueueBackend, QueueConfigSchema } from '../../src/queue/index.js';
 import type { QueueBackend, QueueConfigInput } from '../../src/queue/index.js';
 import { openStore } from '../../src/store/index.js';
@@ -38,6 +39,8 @@ export interface TestBridge {
 export interface TestBridgeOptions {
   readonly net: Endpoints;
   readonly platform?: MemoryPlatform;
+  /** The platform a worker writes to when it is not `platform` (a worker process writing to the test's room). */
+  readonly writePlatform?: Platform;
   /** Share a store (file URL) and service identity with another test bridge or process. */
   readonly storeUrl?: string;
   /** Share one store object with another runtime in this process (a second worker). */
@@ -75,7 +78,7 @@ export async function startTestBridge(o: TestBridgeOptions): Promise<TestBridge>
     service,
     deps: { config, store, log, metrics, reject: createRejectSink(log, metrics) },
     bridgeConfig: config.bridge,
-    platforms: [platform],
+    platforms: [o.writePlatform ?? platform],
     queue,
     queueConfig: QueueConfigSchema.parse({ attempts: 4, backoffMs: 300, orderRetryMs: 50, ...o.queueConfig }),
     queueNames,
