@@ -7,8 +7,7 @@
  * for message 1 does not hold message 2 back, while a contact never gets
  * message 2 before message 1.
  */
-import { decodeMagnet } from '../identity/magnet.js';
-import { encodeMagnet } from '../identity/magnet.js';
+import { decodeMagnet, encodeMagnet } from '../identity/magnet.js';
 import type { Logger } from '../observability/logger.js';
 import type { Store } from '../store/store.js';
 import type { OutboxEntry } from '../store/rooms.js';
@@ -73,7 +72,7 @@ export async function processOutbound(uuid: string, d: OutboundDeps): Promise<Ou
 
 /**
  * After the last attempt: the message's turn passes for good, and the room is
- * told what did not arrive where, and why. Returns the text it posted, if any.
+ * told what did not arrive where, and why.
  */
 export async function finishOutbound(uuid: string, d: OutboundDeps): Promise<void> {
   const entry = await d.store.rooms.getOutbox(uuid);
