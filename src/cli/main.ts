@@ -21,6 +21,7 @@ function withNodeOptions(cmd: Command): Command {
   return cmd
     .option('--mqtt <url>', 'MQTT broker URL (repeatable; replaces the configured endpoints)', collect)
     .option('--nostr <url>', 'Nostr relay URL (repeatable; replaces the configured endpoints)', collect)
+    .option('--xmtp', 'use XMTP too when --mqtt/--nostr name the endpoints (XMTP has none to name)')
     .option('--data-dir <dir>', 'data directory (database, transport state); env ROOMCAST_DATA_DIR')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent; env ROOMCAST_LOG_LEVEL');
 }

@@ -5,6 +5,7 @@ import type { LoadedConfig } from '../config/load.js';
 export interface NodeCliOptions {
   mqtt?: string[];
   nostr?: string[];
+  xmtp?: boolean;
   dataDir?: string;
   logLevel?: string;
 }
@@ -18,6 +19,7 @@ export function cliConfig(o: NodeCliOptions, quietByDefault: boolean): LoadedCon
   return loadConfig(process.env, {
     ...(o.mqtt ? { mqttBrokers: o.mqtt } : {}),
     ...(o.nostr ? { nostrRelays: o.nostr } : {}),
+    ...(o.xmtp !== undefined ? { xmtp: o.xmtp } : {}),
     ...(o.dataDir ? { dataDir: o.dataDir } : {}),
     ...(logLevel ? { logLevel } : {}),
   });

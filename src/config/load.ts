@@ -21,6 +21,8 @@ export class ConfigError extends Error {
 export interface ConfigOverrides {
   mqttBrokers?: string[];
   nostrRelays?: string[];
+  /** With endpoint flags: keep XMTP on (it has no endpoints to name). */
+  xmtp?: boolean;
   dataDir?: string;
   logLevel?: string;
 }
@@ -53,6 +55,9 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
   }
   const config = parsed.data;
   const dataDir = resolve(cwd, config.dataDir);
+  // The XMTP databases belong with the rest of the node's state unless placed elsewhere on purpose.
+  const xmtpRaw = (raw.transports as Record<string, Record<string, unknown> | undefined> | undefined)?.xmtp;
+  config.transports.xmtp.dbDir = xmtpRaw?.dbDir === undefined ? join(dataDir, 'xmtp') : resolve(cwd, config.transports.xmtp.dbDir);
   return {
     config,
     ...(path ? { source: path } : {}),
@@ -133,5 +138,8 @@ function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides): void 
     nostr.relays = o.nostrRelays ?? [];
     mqtt.enabled = (o.mqttBrokers?.length ?? 0) > 0;
     nostr.enabled = (o.nostrRelays?.length ?? 0) > 0;
+    section(raw, 'transports', 'xmtp').enabled = o.xmtp === true;
+  } else if (o.xmtp !== undefined) {
+    section(raw, 'transports', 'xmtp').enabled = o.xmtp;
   }
 }

@@ -9,6 +9,7 @@ import { BridgeConfigSchema } from '../bridge/config.js';
 import { QueueConfigSchema } from '../queue/config.js';
 import { MqttConfigSchema } from '../transports/mqtt/config.js';
 import { NostrConfigSchema } from '../transports/nostr/config.js';
+import { XmtpConfigSchema } from '../transports/xmtp/config.js';
 
 const LogLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
@@ -45,9 +46,10 @@ export const ConfigSchema = z
       .object({
         mqtt: MqttConfigSchema.extend({ enabled: z.boolean().default(true) }).default(() => withEnabled(MqttConfigSchema)),
         nostr: NostrConfigSchema.extend({ enabled: z.boolean().default(true) }).default(() => withEnabled(NostrConfigSchema)),
+        xmtp: XmtpConfigSchema.extend({ enabled: z.boolean().default(true) }).default(() => withEnabled(XmtpConfigSchema)),
       })
       .strict()
-      .default(() => ({ mqtt: withEnabled(MqttConfigSchema), nostr: withEnabled(NostrConfigSchema) })),
+      .default(() => ({ mqtt: withEnabled(MqttConfigSchema), nostr: withEnabled(NostrConfigSchema), xmtp: withEnabled(XmtpConfigSchema) })),
   })
   .strict();
 

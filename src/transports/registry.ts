@@ -5,6 +5,7 @@
 import type { Config } from '../config/schema.js';
 import { MqttTransport } from './mqtt/mqtt-transport.js';
 import { NostrTransport } from './nostr/nostr-transport.js';
+import { XmtpTransport } from './xmtp/xmtp-transport.js';
 import type { Transport, TransportContext, TransportId } from './transport.js';
 
 interface RegistryEntry {
@@ -21,6 +22,10 @@ export const TRANSPORTS: readonly RegistryEntry[] = [
   {
     id: 'mqtt',
     create: (c, ctx) => (c.mqtt.enabled && c.mqtt.brokers.length > 0 ? new MqttTransport(c.mqtt, ctx) : undefined),
+  },
+  {
+    id: 'xmtp',
+    create: (c, ctx) => (c.xmtp.enabled ? new XmtpTransport(c.xmtp, ctx) : undefined),
   },
 ];
 

@@ -22,8 +22,10 @@ describe('config', () => {
   it('config/default.yaml names every key of the schema', () => {
     const file = parseYaml(readFileSync(defaultYaml, 'utf8')) as Record<string, Record<string, unknown>>;
     const defaults = ConfigSchema.parse({});
-    for (const t of ['mqtt', 'nostr'] as const) {
-      expect(Object.keys(file.transports![t] as object).sort()).toEqual(Object.keys(defaults.transports[t]).sort());
+    for (const t of ['mqtt', 'nostr', 'xmtp'] as const) {
+      // xmtp.dbDir is documented as a comment: unset, it follows dataDir.
+      const documented = Object.keys(file.transports![t] as object).concat(t === 'xmtp' ? ['dbDir'] : []);
+      expect(documented.sort()).toEqual(Object.keys(defaults.transports[t]).sort());
     }
     expect(Object.keys(file.limits!).sort()).toEqual(Object.keys(defaults.limits).sort());
   });
@@ -35,6 +37,10 @@ describe('config', () => {
     expect(c.dataDir).toBe(join(cwd, 'data'));
     expect(c.identityFile).toBe(join(cwd, 'data', 'identity.json'));
     expect(c.storeUrl).toBe(`file:${join(cwd, 'data', 'roomcast.db')}`);
+    expect(c.config.transports.xmtp.dbDir).toBe(join(cwd, 'data', 'xmtp'));
+    expect(loadConfig({ ROOMCAST_DATA_DIR: '/srv/rc' }, {}, cwd).config.transports.xmtp.dbDir).toBe('/srv/rc/xmtp');
+    expect(loadConfig({}, { mqttBrokers: ['mqtt://a:1'] }, cwd).config.transports.xmtp.enabled).toBe(false);
+    expect(loadConfig({}, { mqttBrokers: ['mqtt://a:1'], xmtp: true }, cwd).config.transports.xmtp.enabled).toBe(true);
   });
 
   it('reads ROOMCAST_CONFIG, then lets the environment and flags override it', async () => {

@@ -73,6 +73,8 @@ export async function openTestNode(net: Endpoints, o: TestNodeOptions = {}): Pro
       transports: {
         mqtt: { brokers: net.brokers.map((b) => b.url), acceptUnsigned: o.acceptUnsigned ?? false, sendTimeoutMs: 2000, ...fast },
         nostr: { relays: net.relays.map((r) => r.url), publishTimeoutMs: 2000, ...fast },
+        // No network here for XMTP; its own suites use an in-memory XMTP network.
+        xmtp: { enabled: false },
       },
     }),
   );

@@ -1,0 +1,8 @@
+/** The XMTP transport folder's public surface (for the broadcaster and the config loader). */
+export { XmtpTransport, checkXmtpSender } from './xmtp-transport.js';
+export { XmtpConfigSchema, XMTP_ENVS, xmtpEndpoint } from './config.js';
+export type { XmtpConfig, XmtpConfigInput, XmtpEnvName } from './config.js';
+export { deriveXmtpDbKey, xmtpDbPath, XMTP_DB_KEY_INFO } from './db-key.js';
+export { classifyXmtpError, XmtpTimeoutError } from './errors.js';
+export { nodeSdkNetwork, eoaSigner, personalSign, personalMessageHash, ethIdentifier } from './node-sdk.js';
+export type { XmtpCreateOptions, XmtpInboundDm, XmtpNetwork, XmtpSession } from './seam.js';

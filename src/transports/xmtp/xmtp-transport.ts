@@ -1,0 +1,305 @@
+/**
+ * The XMTP transport (PROTOCOL.md §3): a DM to the recipient's Ethereum
+ * address with the ChatMessage JSON as text; inbound, every DM of our inbox,
+ * minus XMTP's echoes of our own sends.
+ *
+ * Contracts beyond Transport's:
+ * - start() returns at once. Client creation (which may register an inbox and
+ *   takes seconds on a good day) runs in the background, bounded by
+ *   createTimeoutMs and retried with exponential backoff, so XMTP never slows
+ *   the other transports.
+ * - send() while the first creation attempt is in flight waits for it (at most
+ *   sendTimeoutMs); while backing off after a failure it reports the failure's
+ *   reason at once ('unreachable', 'rejected' or 'timeout').
+ * - An inbound DM is delivered only when the network-authenticated sender (its
+ *   inbox's Ethereum addresses) includes the `eth` of the magnet link the
+ *   message claims; the sender proof names that address. The broadcaster
+ *   checks the proof against the parsed message again.
+ */
+import { mkdir } from 'node:fs/promises';
+import { decodeMagnet } from '../../identity/magnet.js';
+import type { Rejection } from '../../protocol/chat-message.js';
+import { summarize } from '../transport.js';
+import type {
+  EndpointStatus,
+  FailureReason,
+  InboundEnvelope,
+  OutboundPayload,
+  Peer,
+  SendReport,
+  Transport,
+  TransportCapabilities,
+  TransportContext,
+} from '../transport.js';
+import type { XmtpConfig } from './config.js';
+import { xmtpEndpoint } from './config.js';
+import { deriveXmtpDbKey, xmtpDbPath } from './db-key.js';
+import { classifyXmtpError, withTimeout } from './errors.js';
+import type { ClassifiedFailure } from './errors.js';
+import { nodeSdkNetwork } from './node-sdk.js';
+import type { XmtpInboundDm, XmtpNetwork, XmtpSession } from './seam.js';
+
+const ETH_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+
+type SenderVerdict = { ok: true; address: string } | { ok: false; rejection: Rejection };
+
+/**
+ * Checks that a DM's claimed sender (`fromMagnetLink`'s eth) is one of the
+ * addresses of the inbox XMTP says sent it. Never throws.
+ */
+export function checkXmtpSender(text: string, senderAddresses: readonly string[]): SenderVerdict {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, rejection: { code: 'malformed-json', detail: 'xmtp message is not valid JSON' } };
+  }
+  const link = typeof json === 'object' && json !== null ? (json as { fromMagnetLink?: unknown }).fromMagnetLink : undefined;
+  if (typeof link !== 'string') {
+    return { ok: false, rejection: { code: 'invalid-message', detail: 'xmtp message has no fromMagnetLink' } };
+  }
+  let claimed: string;
+  try {
+    claimed = decodeMagnet(link).ethAddress;
+  } catch {
+    return { ok: false, rejection: { code: 'bad-magnet', detail: 'xmtp message has an invalid fromMagnetLink' } };
+  }
+  if (!senderAddresses.some((a) => a.toLowerCase() === claimed.toLowerCase())) {
+    return { ok: false, rejection: { code: 'sender-mismatch', detail: 'xmtp sender inbox does not own the claimed eth address' } };
+  }
+  return { ok: true, address: claimed };
+}
+
+export class XmtpTransport implements Transport {
+  readonly id = 'xmtp' as const;
+  readonly capabilities: TransportCapabilities;
+  private readonly endpoint: string;
+  private readonly ownAddress: string;
+  /** CursorStore key of the newest handled message's send time (ms). */
+  private readonly cursorKey: string;
+  private cursor = 0;
+  private session: XmtpSession | undefined;
+  private endStream: (() => Promise<void>) | undefined;
+  /** The creation attempt in flight, if any (resolves true when it left a ready session). */
+  private attempt: Promise<boolean> | undefined;
+  private lastFailure: ClassifiedFailure | undefined;
+  private connected = false;
+  private since = Date.now();
+  private onEnvelope: ((e: InboundEnvelope) => Promise<void>) | undefined;
+  /** Deliveries run one at a time, in arrival order. */
+  private delivery: Promise<void> = Promise.resolve();
+  private started = false;
+  private startedAt = 0;
+  private stopped = false;
+  private stopping: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private wakeRetry: (() => void) | undefined;
+
+  constructor(
+    private readonly config: XmtpConfig,
+    private readonly ctx: TransportContext,
+    private readonly network: XmtpNetwork = nodeSdkNetwork,
+  ) {
+    this.endpoint = xmtpEndpoint(config.env);
+    this.ownAddress = ctx.identity.ethAddress.toLowerCase();
+    this.cursorKey = `xmtp:${config.env}:${this.ownAddress}`;
+    this.capabilities = { maxBytes: ctx.maxMessageBytes, encrypts: true, endpoints: [this.endpoint] };
+  }
+
+  start(onEnvelope: (e: InboundEnvelope) => Promise<void>): Promise<void> {
+    if (this.stopped) return Promise.reject(new Error('xmtp transport was stopped; create a new one'));
+    if (this.started) return Promise.resolve();
+    this.started = true;
+    this.startedAt = Date.now();
+    this.onEnvelope = onEnvelope;
+    void this.connectLoop();
+    this.ctx.log.info({ transport: 'xmtp', endpoint: this.endpoint }, 'xmtp transport starting in the background');
+    return Promise.resolve();
+  }
+
+  async send(to: Peer, payload: OutboundPayload): Promise<SendReport> {
+    const startedAt = Date.now();
+    const fail = (reason: FailureReason, error: string): SendReport =>
+      summarize('xmtp', [{ endpoint: this.endpoint, ok: false, latencyMs: Date.now() - startedAt, reason, error }]);
+    try {
+      if (this.stopped) return fail('unreachable', 'transport stopped');
+      if (!this.started) return fail('unreachable', 'transport not started');
+      const size = Buffer.byteLength(payload.json, 'utf8');
+      if (size > this.ctx.maxMessageBytes) {
+        return fail('rejected', `message is ${size} bytes, larger than ${this.ctx.maxMessageBytes}`);
+      }
+      const address = to.identity.ethAddress;
+      if (!ETH_ADDRESS.test(address)) return fail('rejected', 'recipient has no valid Ethereum address');
+      const session = await this.readySession(startedAt);
+      if (!session.ok) return fail(session.failure.reason, session.failure.message);
+      const remaining = Math.max(1, this.config.sendTimeoutMs - (Date.now() - startedAt));
+      await withTimeout(session.session.sendDm(address, payload.json), remaining, 'xmtp send');
+      this.ctx.log.debug({ transport: 'xmtp', uuid: payload.uuid }, 'xmtp send');
+      return summarize('xmtp', [{ endpoint: this.endpoint, ok: true, latencyMs: Date.now() - startedAt }]);
+    } catch (err) {
+      const failure = classifyXmtpError(err);
+      this.ctx.log.debug({ transport: 'xmtp', uuid: payload.uuid, reason: failure.reason }, 'xmtp send failed');
+      return fail(failure.reason, failure.message);
+    }
+  }
+
+  status(): EndpointStatus[] {
+    const s: EndpointStatus = { endpoint: this.endpoint, connected: this.connected, since: this.since };
+    return [this.lastFailure && !this.connected ? { ...s, lastError: this.lastFailure.message } : s];
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.wakeRetry?.();
+    const { session, endStream } = this;
+    this.session = undefined;
+    this.endStream = undefined;
+    this.setConnected(false);
+    await endStream?.().catch(() => undefined);
+    await session?.close().catch(() => undefined);
+    // An attempt still in flight notices `stopped` and releases what it made.
+    this.onEnvelope = undefined;
+  }
+
+  /** The ready session, after waiting (bounded) for a first attempt in flight. */
+  private async readySession(startedAt: number): Promise<{ ok: true; session: XmtpSession } | { ok: false; failure: ClassifiedFailure }> {
+    const attempt = this.attempt;
+    if (!this.session && attempt && !this.lastFailure) {
+      const remaining = Math.max(1, this.config.sendTimeoutMs - (Date.now() - startedAt));
+      await withTimeout(attempt, remaining, 'waiting for the xmtp client').catch(() => undefined);
+    }
+    if (this.session) return { ok: true, session: this.session };
+    if (this.lastFailure) return { ok: false, failure: this.lastFailure };
+    return { ok: false, failure: { reason: 'timeout', message: 'xmtp client creation is still in progress' } };
+  }
+
+  /** Creates the client until one attempt succeeds or the transport stops; never throws. */
+  private async connectLoop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      this.attempt = this.connectOnce();
+      const ok = await this.attempt;
+      this.attempt = undefined;
+      if (ok || this.stopped) return;
+      const delay = Math.min(this.config.retryMaxMs, this.config.retryMinMs * 2 ** Math.min(failures, 30));
+      failures++;
+      await new Promise<void>((resolve) => {
+        this.wakeRetry = resolve;
+        this.retryTimer = setTimeout(resolve, delay);
+      });
+      this.wakeRetry = undefined;
+    }
+  }
+
+  /** One creation attempt (stream set-up included); true when it left a ready session. */
+  private async connectOnce(): Promise<boolean> {
+    const { identity } = this.ctx;
+    const timeoutMs = this.config.createTimeoutMs;
+    let session: XmtpSession | undefined;
+    try {
+      await mkdir(this.config.dbDir, { recursive: true });
+      session = await withTimeout(
+        this.network.create({
+          privateKey: identity.secp256k1PrivateKey,
+          address: identity.ethAddress,
+          dbPath: xmtpDbPath(this.config.dbDir, identity.ethAddress, this.config.env),
+          dbEncryptionKey: deriveXmtpDbKey(identity),
+          env: this.config.env,
+        }),
+        timeoutMs,
+        'xmtp client creation',
+        (late) => void late.close().catch(() => undefined),
+      );
+      let endStream: (() => Promise<void>) | undefined;
+      if (this.ctx.listen !== false && !this.stopped) {
+        // Replay what arrived while we were not streaming: since the last handled message, or (first run) since start().
+        const sinceMs = (await this.ctx.cursors.getCursor(this.cursorKey)) ?? this.startedAt;
+        endStream = await withTimeout(
+          session.streamDms((m) => this.receive(m), { sinceMs }),
+          timeoutMs,
+          'xmtp stream set-up',
+          (late) => void late().catch(() => undefined),
+        );
+      }
+      if (this.stopped) {
+        await endStream?.().catch(() => undefined);
+        await session.close().catch(() => undefined);
+        return true;
+      }
+      this.session = session;
+      this.endStream = endStream;
+      this.lastFailure = undefined;
+      this.setConnected(true);
+      this.ctx.log.info({ transport: 'xmtp', endpoint: this.endpoint, listening: endStream !== undefined }, 'xmtp client ready');
+      return true;
+    } catch (err) {
+      await session?.close().catch(() => undefined);
+      const failure = classifyXmtpError(err);
+      // Warn once per kind of failure, like the other transports; the retries themselves are debug noise.
+      const level = this.lastFailure?.reason === failure.reason ? 'debug' : 'warn';
+      this.lastFailure = failure;
+      this.setConnected(false);
+      this.ctx.log[level]({ transport: 'xmtp', endpoint: this.endpoint, reason: failure.reason, error: failure.message }, 'xmtp client creation failed; retrying in the background');
+      return false;
+    }
+  }
+
+  /**
+   * Records that messages up to `sentAtMs` were handled, after earlier
+   * deliveries finished, so a restart replays only what came later.
+   */
+  private handled(sentAtMs: number): void {
+    if (!(sentAtMs > this.cursor)) return;
+    this.cursor = sentAtMs;
+    this.delivery = this.delivery
+      .then(() => this.ctx.cursors.setCursor(this.cursorKey, sentAtMs))
+      .catch((err: unknown) => this.ctx.log.warn({ transport: 'xmtp', error: String(err) }, 'xmtp cursor not saved'));
+  }
+
+  private setConnected(connected: boolean): void {
+    if (connected === this.connected) return;
+    this.connected = connected;
+    this.since = Date.now();
+  }
+
+  /** One inbound DM from the stream: drop echoes, check size and sender, deliver in order. */
+  private receive(m: XmtpInboundDm): void {
+    const receivedAt = Date.now();
+    const deliver = this.onEnvelope;
+    if (!deliver || this.stopped) return;
+    if (m.senderAddresses.some((a) => a.toLowerCase() === this.ownAddress)) return this.handled(m.sentAtMs); // XMTP's echo of our own send
+    const size = Buffer.byteLength(m.text, 'utf8');
+    const verdict: SenderVerdict =
+      size > this.ctx.maxMessageBytes
+        ? { ok: false, rejection: { code: 'oversized', detail: `message is larger than ${this.ctx.maxMessageBytes} bytes` } }
+        : checkXmtpSender(m.text, m.senderAddresses);
+    if (!verdict.ok) {
+      this.ctx.log.debug({ transport: 'xmtp', code: verdict.rejection.code }, 'xmtp message rejected');
+      try {
+        this.ctx.reject({ transport: 'xmtp', endpoint: this.endpoint }, verdict.rejection);
+      } catch (err) {
+        this.ctx.log.warn({ transport: 'xmtp', error: String(err) }, 'reject sink failed');
+      }
+      return this.handled(m.sentAtMs);
+    }
+    const envelope: InboundEnvelope = {
+      transport: 'xmtp',
+      endpoint: this.endpoint,
+      sender: { kind: 'eth', address: verdict.address },
+      verified: true,
+      body: m.text,
+      receivedAt,
+    };
+    // XMTP has no per-message acknowledgment to withhold: a failed delivery is logged.
+    this.delivery = this.delivery
+      .then(() => deliver(envelope))
+      .then(() => this.handled(m.sentAtMs))
+      .catch((err: unknown) => this.ctx.log.warn({ transport: 'xmtp', error: String(err) }, 'xmtp delivery failed'));
+  }
+}

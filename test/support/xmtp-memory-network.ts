@@ -1,0 +1,103 @@
+/**
+ * An in-memory XMTP network implementing the transport's seam: DMs routed by
+ * recipient address, echoed back to the sender as real XMTP does, a switch
+ * that makes it unreachable (creation and sends fail like the SDK does with no
+ * network), and a back door to deliver what the network would report for
+ * messages a real client cannot produce.
+ */
+import type { XmtpCreateOptions, XmtpInboundDm, XmtpNetwork, XmtpSession } from '../../src/transports/xmtp/seam.js';
+
+/** What the native SDK throws with no network (DEPENDENCIES.md). */
+export function unreachableError(): Error {
+  return Object.assign(
+    new Error('api client error api client at endpoint "get_inbox_ids" has error status: \'The service is currently unavailable\', self: "tcp connect error"'),
+    { code: 'GenericFailure' },
+  );
+}
+
+type Listener = (m: XmtpInboundDm) => void;
+
+export class MemoryXmtpNetwork implements XmtpNetwork {
+  /** When true, create and send fail as with no network. */
+  unreachable = false;
+  /** Artificial delay of create (ms), to test timeouts. */
+  createDelayMs = 0;
+  /** Every create call's options (tests check paths and db keys). */
+  readonly creates: XmtpCreateOptions[] = [];
+  /** Inbox addresses by member address: a test may link extra wallets to an inbox. */
+  private readonly linked = new Map<string, string[]>();
+  private readonly listeners = new Map<string, Set<Listener>>();
+  /** Every message the network stored, by recipient address. */
+  private readonly stored = new Map<string, XmtpInboundDm[]>();
+
+  async create(opts: XmtpCreateOptions): Promise<XmtpSession> {
+    this.creates.push(opts);
+    if (this.createDelayMs > 0) await new Promise((r) => setTimeout(r, this.createDelayMs));
+    if (this.unreachable) throw unreachableError();
+    const address = opts.address.toLowerCase();
+    const streams = new Set<Listener>();
+    let closed = false;
+    const net = this;
+    return {
+      address: opts.address,
+      async sendDm(toAddress: string, text: string) {
+        if (closed) throw new Error('session closed');
+        if (net.unreachable) throw unreachableError();
+        const m = { senderAddresses: net.addressesOf(address), text, sentAtMs: Date.now() };
+        net.deliver(toAddress, m);
+        net.deliver(address, m); // the echo
+      },
+      async streamDms(onMessage, opts) {
+        if (closed) throw new Error('session closed');
+        streams.add(onMessage);
+        net.listenersOf(address).add(onMessage);
+        const since = opts?.sinceMs;
+        if (since !== undefined) {
+          for (const m of net.stored.get(address) ?? []) if (m.sentAtMs >= since) queueMicrotask(() => onMessage(m));
+        }
+        return async () => {
+          streams.delete(onMessage);
+          net.listenersOf(address).delete(onMessage);
+        };
+      },
+      async close() {
+        closed = true;
+        for (const l of streams) net.listenersOf(address).delete(l);
+        streams.clear();
+      },
+    };
+  }
+
+  /** Links extra wallet addresses to the inbox of `address` (an XMTP inbox may own several). */
+  link(address: string, ...others: string[]): void {
+    this.linked.set(address.toLowerCase(), others.map((o) => o.toLowerCase()));
+  }
+
+  /** Stores and delivers a message to `toAddress` as if the network had authenticated `senderAddresses`. */
+  deliver(toAddress: string, dm: Omit<XmtpInboundDm, 'sentAtMs'> & { sentAtMs?: number }): void {
+    const m: XmtpInboundDm = { ...dm, sentAtMs: dm.sentAtMs ?? Date.now() };
+    const to = toAddress.toLowerCase();
+    const list = this.stored.get(to) ?? [];
+    list.push(m);
+    this.stored.set(to, list);
+    for (const l of [...this.listenersOf(to)]) queueMicrotask(() => l(m));
+  }
+
+  /** Number of open streams for an address. */
+  streamCount(address: string): number {
+    return this.listenersOf(address.toLowerCase()).size;
+  }
+
+  private addressesOf(address: string): string[] {
+    return [address, ...(this.linked.get(address) ?? [])];
+  }
+
+  private listenersOf(address: string): Set<Listener> {
+    let set = this.listeners.get(address.toLowerCase());
+    if (!set) {
+      set = new Set();
+      this.listeners.set(address.toLowerCase(), set);
+    }
+    return set;
+  }
+}
