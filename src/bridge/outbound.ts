@@ -13,8 +13,6 @@ import type { Store } from '../store/store.js';
 import type { OutboxEntry } from '../store/rooms.js';
 import type { TransportId } from '../transports/transport.js';
 import { contactCopy } from './copies.js';
-import { reached, receiptText } from './receipt-text.js';
-import type { ContactReceipt } from './receipt-text.js';
 import type { RoomBroadcasters } from './room-broadcasters.js';
 import type { RoomDirectory } from './room-directory.js';
 
@@ -61,9 +59,12 @@ export async function processOutbound(uuid: string, d: OutboundDeps): Promise<Ou
     const missing = all.filter((t) => !done.has(t));
     if (missing.length > 0) {
       const delivery = await broadcaster.deliver(decodeMagnet(contact.magnetLink), copy, missing);
-      for (const r of delivery.reports) if (!r.ok) failures.push(`${contact.name}: ${r.transport} ${r.reason ?? 'failed'}`);
+      for (const r of delivery.reports) {
+        if (r.ok) done.add(r.transport);
+        else failures.push(`${contact.name}: ${r.transport} ${r.reason ?? 'failed'}`);
+      }
     }
-    if (!reached(await d.store.getSendResults(owner, copy.uuid))) everyoneReached = false;
+    if (done.size === 0) everyoneReached = false;
   }
   if (everyoneReached && entry.state === 'queued') await d.store.rooms.setOutboxState(entry.uuid, 'done');
   await d.showReceipt(entry, false);
@@ -79,26 +80,4 @@ export async function finishOutbound(uuid: string, d: OutboundDeps): Promise<voi
   if (!entry) return;
   if (entry.state === 'queued') await d.store.rooms.setOutboxState(uuid, 'failed');
   await d.showReceipt({ ...entry, state: entry.state === 'queued' ? 'failed' : entry.state }, true);
-}
-
-/** The receipt of one room message, per contact, from the store. */
-export async function receiptFor(store: Store, owner: string, roomUuid: string): Promise<{ text: string; delivered: boolean; acked: boolean; undelivered: string[] }> {
-  const copies = await store.rooms.listOutboxCopies(roomUuid);
-  const contacts = await store.listContacts(owner);
-  const names = new Map(contacts.map((c) => [c.xOnly, c.name]));
-  const rows: ContactReceipt[] = [];
-  const undelivered: string[] = [];
-  for (const c of copies) {
-    const sends = await store.getSendResults(owner, c.uuid);
-    const receipts = await store.getReceipts(owner, c.uuid);
-    const name = names.get(c.contact) ?? `${c.contact.slice(0, 8)}…`;
-    rows.push({ name, sends, receipts });
-    if (!reached(sends)) undelivered.push(name);
-  }
-  return {
-    text: receiptText(rows),
-    delivered: rows.some((r) => reached(r.sends)),
-    acked: rows.some((r) => r.receipts.some((x) => x.kind === 'ack')),
-    undelivered,
-  };
 }

@@ -11,7 +11,8 @@ import { platformId, platformMessageId } from '../platforms/platform.js';
 import type { RoomRef } from '../platforms/platform.js';
 import type { OutboxEntry } from '../store/rooms.js';
 import type { Store } from '../store/store.js';
-import { receiptFor } from './outbound.js';
+import { reached, receiptText } from './receipt-text.js';
+import type { ContactReceipt } from './receipt-text.js';
 import type { RoomDirectory } from './room-directory.js';
 import type { RoomWriter } from './room-writer.js';
 
@@ -107,6 +108,28 @@ export class RoomReceipts {
     if (r.acked && (mode === 'reactions' || !noticeShowsAcks)) await this.writer.react(room, target, this.opts.ackedReaction);
     return true;
   }
+}
+
+/** The receipt of one room message, per contact, from the store. */
+async function receiptFor(store: Store, owner: string, roomUuid: string): Promise<{ text: string; delivered: boolean; acked: boolean; undelivered: string[] }> {
+  const copies = await store.rooms.listOutboxCopies(roomUuid);
+  const contacts = await store.listContacts(owner);
+  const names = new Map(contacts.map((c) => [c.xOnly, c.name]));
+  const rows: ContactReceipt[] = [];
+  const undelivered: string[] = [];
+  for (const c of copies) {
+    const sends = await store.getSendResults(owner, c.uuid);
+    const receipts = await store.getReceipts(owner, c.uuid);
+    const name = names.get(c.contact) ?? `${c.contact.slice(0, 8)}…`;
+    rows.push({ name, sends, receipts });
+    if (!reached(sends)) undelivered.push(name);
+  }
+  return {
+    text: receiptText(rows),
+    delivered: rows.some((r) => reached(r.sends)),
+    acked: rows.some((r) => r.receipts.some((x) => x.kind === 'ack')),
+    undelivered,
+  };
 }
 
 function quote(text: string): string {
