@@ -11,13 +11,19 @@ import { decodeMagnet, encodeMagnet } from '../identity/magnet.js';
 import type { Logger } from '../observability/logger.js';
 import type { Store } from '../store/store.js';
 import type { OutboxEntry } from '../store/rooms.js';
+import { isPermanentFailure } from '../transports/transport.js';
 import type { TransportId } from '../transports/transport.js';
 import { contactCopy } from './copies.js';
 import type { RoomBroadcasters } from './room-broadcasters.js';
 import type { RoomDirectory } from './room-directory.js';
 
-/** done: nothing left to send; retry: some contact × transport failed. */
-export type OutboundOutcome = { kind: 'done' } | { kind: 'retry'; failed: string };
+/**
+ * done: nothing left to send (failures a retry cannot cure, such as a network
+ * that requires a newer client, are shown in the receipt and not retried);
+ * retry: some contact × transport failed in a way a retry may cure;
+ * failed: some contact was reached on no transport, and no retry can change that.
+ */
+export type OutboundOutcome = { kind: 'done' } | { kind: 'retry'; failed: string } | { kind: 'failed'; failed: string };
 
 export interface OutboundDeps {
   readonly store: Store;
@@ -50,6 +56,7 @@ export async function processOutbound(uuid: string, d: OutboundDeps): Promise<Ou
   const magnetLink = encodeMagnet(room.identity);
 
   const failures: string[] = [];
+  const permanent: string[] = [];
   let everyoneReached = true;
   for (const contact of contacts) {
     const copy = contactCopy({ magnetLink }, entry, contact.xOnly);
@@ -61,14 +68,15 @@ export async function processOutbound(uuid: string, d: OutboundDeps): Promise<Ou
       const delivery = await broadcaster.deliver(decodeMagnet(contact.magnetLink), copy, missing);
       for (const r of delivery.reports) {
         if (r.ok) done.add(r.transport);
-        else failures.push(`${contact.name}: ${r.transport} ${r.reason ?? 'failed'}`);
+        else (isPermanentFailure(r.reason) ? permanent : failures).push(`${contact.name}: ${r.transport} ${r.reason ?? 'failed'}`);
       }
     }
     if (done.size === 0) everyoneReached = false;
   }
   if (everyoneReached && entry.state === 'queued') await d.store.rooms.setOutboxState(entry.uuid, 'done');
   await d.showReceipt(entry, false);
-  return failures.length === 0 ? { kind: 'done' } : { kind: 'retry', failed: failures.join('; ') };
+  if (failures.length > 0) return { kind: 'retry', failed: failures.join('; ') };
+  return everyoneReached ? { kind: 'done' } : { kind: 'failed', failed: permanent.join('; ') };
 }
 
 /**

@@ -4,7 +4,7 @@
  * endpoint ("✓ nostr 3/3 245ms · ✓ MQTT 2/3 12ms · ✗ XMTP timeout"), then the
  * first ack per protocol ("acknowledged via MQTT +150ms").
  */
-import { protocolName } from '../cli/format.js';
+import { protocolName, reasonText } from '../cli/format.js';
 import type { ProtocolId } from '../protocol/chat-message.js';
 import type { Receipt, SendResult } from '../store/store.js';
 
@@ -43,7 +43,7 @@ export function outcomes(sends: readonly SendResult[]): ProtocolOutcome[] {
 
 function outcomeText(o: ProtocolOutcome): string {
   const name = protocolName(o.protocol);
-  return o.ok > 0 ? `✓ ${name} ${o.ok}/${o.endpoints} ${Math.round(o.latencyMs ?? 0)}ms` : `✗ ${name} ${o.reason ?? 'failed'}`;
+  return o.ok > 0 ? `✓ ${name} ${o.ok}/${o.endpoints} ${Math.round(o.latencyMs ?? 0)}ms` : `✗ ${name} ${reasonText(o.reason)}`;
 }
 
 function ackText(receipts: readonly Receipt[]): string | undefined {

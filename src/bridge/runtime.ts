@@ -13,7 +13,7 @@ import type { Identity } from '../identity/keys.js';
 import type { BroadcasterDeps } from '../node.js';
 import type { Logger } from '../observability/logger.js';
 import type { Platform } from '../platforms/platform.js';
-import { jobIdOf, jobProducer, KeyedSequencer, startJobWorker } from '../queue/index.js';
+import { jobIdOf, jobProducer, KeyedSequencer, startJobWorker, UnrecoverableError } from '../queue/index.js';
 import type { InboundJob, JobQueue, JobWorker, OutboundJob, QueueBackend, QueueConfig, WorkerSettings } from '../queue/index.js';
 import type { Store } from '../store/store.js';
 import { Bridge } from './bridge.js';
@@ -154,11 +154,14 @@ function outboundWorker(o: BridgeRuntimeOptions, queueName: string, queue: JobQu
       await promoteNextOutbound(queue, d.store, job.uuid);
       // Some contact × transport failed: a retry (with backoff) sends only that.
       if (outcome.kind === 'retry') throw new Error(`not delivered yet: ${outcome.failed}`);
+      // No retry can help: fail at once (the 'failed' handler below tells the room).
+      if (outcome.kind === 'failed') throw new UnrecoverableError(`cannot be delivered: ${outcome.failed}`);
     },
     { queueName, sequencer, ...(o.workerSettings ? { settings: o.workerSettings } : {}) },
   );
   worker.on('failed', (job, err) => {
-    if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
+    const final = err.name === 'UnrecoverableError' || (job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1));
+    if (!job || !final) return;
     const data = job.data as Partial<OutboundJob>;
     log.warn({ uuid: data.uuid, attempts: job.attemptsMade, reason: err.message }, 'outbound message failed for good');
     const uuid = data.uuid;

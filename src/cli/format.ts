@@ -4,7 +4,7 @@
  */
 import type { AckEvent, CopyEvent } from '../broadcaster/events.js';
 import type { ProtocolId } from '../protocol/chat-message.js';
-import type { SendReport } from '../transports/transport.js';
+import type { FailureReason, SendReport } from '../transports/transport.js';
 
 /** How each network is named on screen, and what its endpoints are called. */
 const DISPLAY: Readonly<Record<ProtocolId, { label: string; endpoints: string }>> = {
@@ -17,12 +17,26 @@ export function protocolName(p: ProtocolId): string {
   return DISPLAY[p].label;
 }
 
+/** A failure reason as people read it. */
+const REASON_TEXT: Readonly<Record<FailureReason, string>> = {
+  timeout: 'timeout',
+  rejected: 'rejected',
+  unreachable: 'unreachable',
+  error: 'error',
+  'upgrade-required': 'upgrade required (the network refuses this roomcast version)',
+};
+
+/** The words for a failure reason; an unknown or missing one is "failed". */
+export function reasonText(reason: string | undefined): string {
+  return reason !== undefined && Object.hasOwn(REASON_TEXT, reason) ? REASON_TEXT[reason as FailureReason] : 'failed';
+}
+
 /** "✓ MQTT (2/3 brokers) 12ms" or "✗ nostr timeout". */
 export function formatReport(r: SendReport): string {
   const d = DISPLAY[r.transport];
   const okCount = r.endpoints.filter((e) => e.ok).length;
   const counts = r.endpoints.length > 1 || r.transport !== 'xmtp' ? ` (${okCount}/${r.endpoints.length} ${d.endpoints})` : '';
-  return r.ok ? `✓ ${d.label}${counts} ${Math.round(r.latencyMs)}ms` : `✗ ${d.label}${r.endpoints.length ? counts : ''} ${r.reason ?? 'failed'}`;
+  return r.ok ? `✓ ${d.label}${counts} ${Math.round(r.latencyMs)}ms` : `✗ ${d.label}${r.endpoints.length ? counts : ''} ${reasonText(r.reason)}`;
 }
 
 export function formatDelivery(reports: readonly SendReport[]): string {

@@ -175,6 +175,32 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX room_inbox_queued ON room_inbox (platform, room_id, state, seq)`,
     ],
   },
+  {
+    version: 3,
+    name: "send results may fail with 'upgrade-required'",
+    // SQLite cannot alter a CHECK constraint: the table is rebuilt with the
+    // new reason allowed, rows and ids kept (nothing references it).
+    sql: [
+      `CREATE TABLE send_results_v3 (
+        id         INTEGER PRIMARY KEY,
+        owner      TEXT NOT NULL,
+        uuid       TEXT NOT NULL,
+        protocol   TEXT NOT NULL CHECK (protocol IN ${PROTOCOL}),
+        endpoint   TEXT NOT NULL,
+        ok         INTEGER NOT NULL CHECK (ok IN (0, 1)),
+        latency_ms REAL NOT NULL,
+        reason     TEXT CHECK (reason IS NULL OR reason IN ('timeout', 'rejected', 'unreachable', 'error', 'upgrade-required')),
+        error      TEXT,
+        at         INTEGER NOT NULL,
+        FOREIGN KEY (owner, uuid) REFERENCES messages (owner, uuid) ON DELETE CASCADE
+      )`,
+      `INSERT INTO send_results_v3 (id, owner, uuid, protocol, endpoint, ok, latency_ms, reason, error, at)
+        SELECT id, owner, uuid, protocol, endpoint, ok, latency_ms, reason, error, at FROM send_results`,
+      `DROP TABLE send_results`,
+      `ALTER TABLE send_results_v3 RENAME TO send_results`,
+      `CREATE INDEX send_results_by_message ON send_results (owner, uuid)`,
+    ],
+  },
 ];
 
 /** The schema version this code writes. */

@@ -19,8 +19,20 @@ export interface TransportCapabilities {
   readonly endpoints: readonly string[];
 }
 
-/** Why one endpoint (or a whole transport) failed a send. */
-export type FailureReason = 'timeout' | 'rejected' | 'unreachable' | 'error';
+/**
+ * Why one endpoint (or a whole transport) failed a send.
+ * 'upgrade-required': the network refuses this client's version (XMTP's
+ * cut-over to its decentralised network); nothing but a newer roomcast helps.
+ */
+export type FailureReason = 'timeout' | 'rejected' | 'unreachable' | 'error' | 'upgrade-required';
+
+/**
+ * Failures that a retry of the same send cannot cure: a job does not retry
+ * them, and a transport does not retry them in the background.
+ */
+export function isPermanentFailure(reason: FailureReason | undefined): boolean {
+  return reason === 'upgrade-required';
+}
 
 export interface EndpointResult {
   readonly endpoint: string;
@@ -80,6 +92,8 @@ export interface EndpointStatus {
   /** ms timestamp of the last change of `connected`. */
   readonly since: number;
   readonly lastError?: string;
+  /** Why it is down, when the transport knows ('upgrade-required': the network refuses this client version). */
+  readonly reason?: FailureReason;
 }
 
 /** Where transports report input they refused; counted and logged once by the receiver. */

@@ -64,7 +64,7 @@ export async function startTestBridge(o: TestBridgeOptions): Promise<TestBridge>
     transports: {
       mqtt: { brokers: o.net.brokers.map((b) => b.url), sendTimeoutMs: 2000, ...fast, ...(o.transports?.mqtt as object) },
       nostr: { relays: o.net.relays.map((r) => r.url), publishTimeoutMs: 2000, ...fast, ...(o.transports?.nostr as object) },
-      xmtp: { enabled: false },
+      xmtp: { enabled: false, ...(o.transports?.xmtp as object) },
     },
   });
   const log = silentLogger();

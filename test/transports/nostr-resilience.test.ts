@@ -5,7 +5,6 @@
  * start, and a handler failure that must not move the cursor past its event.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import { finalizeEvent } from 'nostr-tools/pure';
 import * as nip04 from 'nostr-tools/nip04';
 import { generateIdentity, identityFromPrivateKeys, publicPart } from '../../src/identity/keys.js';
@@ -20,6 +19,7 @@ import { testContext } from '../support/context.js';
 import { publishRaw, startRelay, startRelays, startTcpCut } from '../support/nostr-relay.js';
 import type { TcpCut, TestRelay } from '../support/nostr-relay.js';
 import { sleep, waitFor } from '../support/wait.js';
+import { capturingLogger } from '../support/log-capture.js';
 
 const FAST = { publishTimeoutMs: 8000, connectTimeoutMs: 1500, reconnectMinMs: 100, reconnectMaxMs: 800 } satisfies NostrConfigInput;
 const LONG = 20_000;
@@ -50,12 +50,6 @@ function payload(from: Identity, text: string) {
 
 const seed = (id: Identity) => publicPart(identityFromPrivateKeys(id.secp256k1PrivateKey, id.ed25519PrivateKey, []));
 const copies = (inbox: InboundEnvelope[], json: string) => inbox.filter((e) => e.body === json);
-
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
-  return { log, lines };
-}
 
 describe('nostr transport resilience', () => {
   it('keeps delivering through 2 of 3 relays while one is down, and reconnects on its own when it returns', async () => {

@@ -29,6 +29,13 @@ export const XmtpConfigSchema = z
     /** First retry delay after a failed client creation; doubles per failure up to retryMaxMs. */
     retryMinMs: ms(10, 3_600_000).default(1000),
     retryMaxMs: ms(10, 3_600_000).default(60_000),
+    /**
+     * Host of the app's XMTP Gateway Service, which pays for writes (a funded
+     * payer wallet) on XMTP's decentralised network; passed to the SDK as is.
+     */
+    gatewayHost: z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+      .optional(),
   })
   .superRefine((cfg, ctx) => {
     if (cfg.retryMinMs > cfg.retryMaxMs) {

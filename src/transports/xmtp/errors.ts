@@ -14,6 +14,15 @@ export class XmtpTimeoutError extends Error {
   }
 }
 
+/**
+ * XMTP's cut-over to its decentralised network: the old servers refuse
+ * writes ("publishing to XMTP V3 is no longer available. Please upgrade your
+ * client to XMTP D14N.") and end streams ("XMTP V3 streaming is no longer
+ * available…"). The SDK passes the server's text through in its message.
+ */
+const UPGRADE_REQUIRED = /XMTP V3 is no longer available|XMTP V3 streaming is no longer available|upgrade your client to XMTP D14N/i;
+/** The servers' own sentence, without the SDK's wrapping (endpoint, status, metadata). */
+const CUT_OVER_SENTENCE = /(?:publishing to )?XMTP V3[^"\\]*/i;
 const UNREACHABLE =
   /tcp connect error|dns error|connection refused|connection reset|service is currently unavailable|unavailable|transport error|broken pipe|timed out|error trying to connect|network is unreachable|ECONNREFUSED|ENOTFOUND|EAI_AGAIN/i;
 const REJECTED =
@@ -27,10 +36,12 @@ export interface ClassifiedFailure {
 
 /** Maps an error from the SDK (or our timeouts) to a FailureReason. */
 export function classifyXmtpError(err: unknown): ClassifiedFailure {
-  const message = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').slice(0, 300);
+  const full = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ');
+  const message = full.slice(0, 300);
   if (err instanceof XmtpTimeoutError) return { reason: 'timeout', message };
-  if (UNREACHABLE.test(message)) return { reason: 'unreachable', message };
-  if (REJECTED.test(message)) return { reason: 'rejected', message };
+  if (UPGRADE_REQUIRED.test(full)) return { reason: 'upgrade-required', message: CUT_OVER_SENTENCE.exec(full)?.[0]?.trim() ?? message };
+  if (UNREACHABLE.test(full)) return { reason: 'unreachable', message };
+  if (REJECTED.test(full)) return { reason: 'rejected', message };
   const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
   // A native failure we cannot read more into: treat it as the network's, so it is retried.
   if (code === 'GenericFailure') return { reason: 'unreachable', message };

@@ -16,6 +16,23 @@ export interface XmtpCreateOptions {
   /** 32-byte key the SDK encrypts its database with; must be the same on every start. */
   readonly dbEncryptionKey: Uint8Array;
   readonly env: XmtpEnvName;
+  /** Host of the app's XMTP Gateway Service (pays for writes on the decentralised network); unset: none. */
+  readonly gatewayHost?: string;
+}
+
+export interface XmtpStreamOptions {
+  /**
+   * Replay first the DM messages the network stored that were sent at or
+   * after this time (ms); they arrived while nothing streamed. A message may
+   * then come twice, which the receiver's de-duplication absorbs.
+   */
+  readonly sinceMs?: number;
+  /**
+   * Called at most once, when the stream ends on its own (the network failed
+   * or closed it), with the error that ended it; never when the function
+   * streamDms returned ended it. Nothing more is delivered after it.
+   */
+  readonly onEnd?: (err: unknown) => void;
 }
 
 /** One inbound DM as the network authenticated it. */
@@ -39,18 +56,18 @@ export interface XmtpSession {
   /** Sends `text` as a DM to the inbox of `toAddress`, creating the DM conversation if needed. */
   sendDm(toAddress: string, text: string): Promise<void>;
   /**
-   * Streams every new DM message (our own sends included: XMTP echoes them).
-   * With `sinceMs`, first replays the DM messages the network stored that were
-   * sent at or after it (they arrived while nothing streamed); a message may
-   * then come twice, which the receiver's de-duplication absorbs. Resolves
-   * once the stream is set up, with a function that ends it.
+   * Streams every new DM message (our own sends included: XMTP echoes them),
+   * after the replay `opts.sinceMs` asks for. Resolves once the stream is set
+   * up, with a function that ends it; rejects when it cannot be set up.
    */
-  streamDms(onMessage: (m: XmtpInboundDm) => void, opts?: { readonly sinceMs?: number }): Promise<() => Promise<void>>;
+  streamDms(onMessage: (m: XmtpInboundDm) => void, opts?: XmtpStreamOptions): Promise<() => Promise<void>>;
   /** Ends streams and releases the session; idempotent. */
   close(): Promise<void>;
 }
 
 export interface XmtpNetwork {
+  /** Which client this is, for operators ("@xmtp/node-sdk 5.5.0"): named when the network says it is too old. */
+  readonly client: string;
   /** Creates (registering on first use) the client of one identity; rejects when the network is unreachable or refuses. */
   create(opts: XmtpCreateOptions): Promise<XmtpSession>;
 }

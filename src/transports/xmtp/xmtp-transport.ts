@@ -15,11 +15,17 @@
  *   inbox's Ethereum addresses) includes the `eth` of the magnet link the
  *   message claims; the sender proof names that address. The broadcaster
  *   checks the proof against the parsed message again.
+ * - A stream that ends on its own is set up again (with backoff) and replays
+ *   from the cursor, so nothing that arrived meanwhile is skipped.
+ * - When the network refuses this client's version (XMTP's cut-over to its
+ *   decentralised network), the transport turns itself off: logged once at
+ *   error level, status says 'upgrade-required', every send reports it at
+ *   once, and nothing is retried: only a newer roomcast can help.
  */
 import { mkdir } from 'node:fs/promises';
 import { decodeMagnet } from '../../identity/magnet.js';
 import type { Rejection } from '../../protocol/chat-message.js';
-import { summarize } from '../transport.js';
+import { isPermanentFailure, summarize } from '../transport.js';
 import type {
   EndpointStatus,
   FailureReason,
@@ -83,6 +89,10 @@ export class XmtpTransport implements Transport {
   /** The creation attempt in flight, if any (resolves true when it left a ready session). */
   private attempt: Promise<boolean> | undefined;
   private lastFailure: ClassifiedFailure | undefined;
+  /** Set once the network refused this client's version; permanent for this process. */
+  private upgrade: ClassifiedFailure | undefined;
+  /** True while connectLoop runs (one at a time). */
+  private looping = false;
   private connected = false;
   private since = Date.now();
   private onEnvelope: ((e: InboundEnvelope) => Promise<void>) | undefined;
@@ -124,6 +134,7 @@ export class XmtpTransport implements Transport {
     try {
       if (this.stopped) return fail('unreachable', 'transport stopped');
       if (!this.started) return fail('unreachable', 'transport not started');
+      if (this.upgrade) return fail(this.upgrade.reason, this.upgrade.message);
       const size = Buffer.byteLength(payload.json, 'utf8');
       if (size > this.ctx.maxMessageBytes) {
         return fail('rejected', `message is ${size} bytes, larger than ${this.ctx.maxMessageBytes}`);
@@ -139,13 +150,18 @@ export class XmtpTransport implements Transport {
     } catch (err) {
       const failure = classifyXmtpError(err);
       this.ctx.log.debug({ transport: 'xmtp', uuid: payload.uuid, reason: failure.reason }, 'xmtp send failed');
+      if (isPermanentFailure(failure.reason)) {
+        this.requireUpgrade(failure);
+        return fail(failure.reason, this.upgrade?.message ?? failure.message);
+      }
       return fail(failure.reason, failure.message);
     }
   }
 
   status(): EndpointStatus[] {
     const s: EndpointStatus = { endpoint: this.endpoint, connected: this.connected, since: this.since };
-    return [this.lastFailure && !this.connected ? { ...s, lastError: this.lastFailure.message } : s];
+    const failure = this.upgrade ?? (this.connected ? undefined : this.lastFailure);
+    return [failure ? { ...s, lastError: failure.message, reason: failure.reason } : s];
   }
 
   stop(): Promise<void> {
@@ -175,25 +191,38 @@ export class XmtpTransport implements Transport {
       await withTimeout(attempt, remaining, 'waiting for the xmtp client').catch(() => undefined);
     }
     if (this.session) return { ok: true, session: this.session };
+    if (this.upgrade) return { ok: false, failure: this.upgrade };
     if (this.lastFailure) return { ok: false, failure: this.lastFailure };
     return { ok: false, failure: { reason: 'timeout', message: 'xmtp client creation is still in progress' } };
   }
 
-  /** Creates the client until one attempt succeeds or the transport stops; never throws. */
-  private async connectLoop(): Promise<void> {
-    let failures = 0;
-    while (!this.stopped) {
-      this.attempt = this.connectOnce();
-      const ok = await this.attempt;
-      this.attempt = undefined;
-      if (ok || this.stopped) return;
-      const delay = Math.min(this.config.retryMaxMs, this.config.retryMinMs * 2 ** Math.min(failures, 30));
-      failures++;
-      await new Promise<void>((resolve) => {
-        this.wakeRetry = resolve;
-        this.retryTimer = setTimeout(resolve, delay);
-      });
-      this.wakeRetry = undefined;
+  /**
+   * Creates the client until one attempt succeeds, the transport stops, or
+   * the network requires an upgrade; never throws. `failures` > 0 starts
+   * with a backoff (a reconnect after a lost stream).
+   */
+  private async connectLoop(failures = 0): Promise<void> {
+    if (this.looping) return;
+    this.looping = true;
+    try {
+      while (!this.stopped && !this.upgrade) {
+        if (failures > 0) {
+          const delay = Math.min(this.config.retryMaxMs, this.config.retryMinMs * 2 ** Math.min(failures - 1, 30));
+          await new Promise<void>((resolve) => {
+            this.wakeRetry = resolve;
+            this.retryTimer = setTimeout(resolve, delay);
+          });
+          this.wakeRetry = undefined;
+          if (this.stopped || this.upgrade) return;
+        }
+        this.attempt = this.connectOnce();
+        const ok = await this.attempt;
+        this.attempt = undefined;
+        if (ok) return;
+        failures++;
+      }
+    } finally {
+      this.looping = false;
     }
   }
 
@@ -211,17 +240,25 @@ export class XmtpTransport implements Transport {
           dbPath: xmtpDbPath(this.config.dbDir, identity.ethAddress, this.config.env),
           dbEncryptionKey: deriveXmtpDbKey(identity),
           env: this.config.env,
+          ...(this.config.gatewayHost !== undefined ? { gatewayHost: this.config.gatewayHost } : {}),
         }),
         timeoutMs,
         'xmtp client creation',
         (late) => void late.close().catch(() => undefined),
       );
       let endStream: (() => Promise<void>) | undefined;
+      let endedEarly: { err: unknown } | undefined;
       if (this.ctx.listen !== false && !this.stopped) {
         // Replay what arrived while we were not streaming: since the last handled message, or (first run) since start().
         const sinceMs = (await this.ctx.cursors.getCursor(this.cursorKey)) ?? this.startedAt;
+        const streaming = session;
+        const onEnd = (err: unknown) => {
+          // Before this attempt is done (during the replay, say) the attempt itself fails below.
+          if (this.session === streaming) this.streamEnded(streaming, err);
+          else endedEarly ??= { err };
+        };
         endStream = await withTimeout(
-          session.streamDms((m) => this.receive(m), { sinceMs }),
+          session.streamDms((m) => this.receive(m), { sinceMs, onEnd }),
           timeoutMs,
           'xmtp stream set-up',
           (late) => void late().catch(() => undefined),
@@ -232,6 +269,7 @@ export class XmtpTransport implements Transport {
         await session.close().catch(() => undefined);
         return true;
       }
+      if (endedEarly) throw endedEarly.err;
       this.session = session;
       this.endStream = endStream;
       this.lastFailure = undefined;
@@ -241,6 +279,10 @@ export class XmtpTransport implements Transport {
     } catch (err) {
       await session?.close().catch(() => undefined);
       const failure = classifyXmtpError(err);
+      if (isPermanentFailure(failure.reason)) {
+        this.requireUpgrade(failure);
+        return false;
+      }
       // Warn once per kind of failure, like the other transports; the retries themselves are debug noise.
       const level = this.lastFailure?.reason === failure.reason ? 'debug' : 'warn';
       this.lastFailure = failure;
@@ -248,6 +290,49 @@ export class XmtpTransport implements Transport {
       this.ctx.log[level]({ transport: 'xmtp', endpoint: this.endpoint, reason: failure.reason, error: failure.message }, 'xmtp client creation failed; retrying in the background');
       return false;
     }
+  }
+
+  /**
+   * The stream of `session` ended on its own: drop the session and set up a
+   * new one with backoff (it replays from the cursor), unless the network
+   * wants a newer client.
+   */
+  private streamEnded(session: XmtpSession, err: unknown): void {
+    if (this.stopped || this.session !== session) return;
+    const failure = classifyXmtpError(err);
+    if (isPermanentFailure(failure.reason)) return this.requireUpgrade(failure);
+    this.ctx.log.warn({ transport: 'xmtp', endpoint: this.endpoint, reason: failure.reason, error: failure.message }, 'xmtp stream ended; reconnecting in the background');
+    this.session = undefined;
+    this.endStream = undefined;
+    this.lastFailure = failure;
+    this.setConnected(false);
+    void session.close().catch(() => undefined);
+    void this.connectLoop(1);
+  }
+
+  /**
+   * The network refused this client's version: turn XMTP off for this
+   * process, say so once, and stop every retry. Idempotent.
+   */
+  private requireUpgrade(cause: ClassifiedFailure): void {
+    if (this.upgrade || this.stopped) return;
+    const client = this.network.client;
+    this.upgrade = {
+      reason: 'upgrade-required',
+      message: `upgrade required: the XMTP network refuses this client (${client}): "${cause.message}" Upgrade roomcast; the other networks carry on.`,
+    };
+    this.ctx.log.error(
+      { transport: 'xmtp', endpoint: this.endpoint, reason: 'upgrade-required', client, error: cause.message },
+      'the XMTP network refuses this client version: XMTP is off until roomcast is upgraded; the other networks carry on',
+    );
+    clearTimeout(this.retryTimer);
+    this.wakeRetry?.();
+    const { session, endStream } = this;
+    this.session = undefined;
+    this.endStream = undefined;
+    this.setConnected(false);
+    void endStream?.().catch(() => undefined);
+    void session?.close().catch(() => undefined);
   }
 
   /**
