@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatAck, formatArrival, formatDelivery } from '../../src/cli/format.js';
+import { formatAck, formatArrival, formatDelivery, reasonText } from '../../src/cli/format.js';
 import type { SendReport } from '../../src/transports/transport.js';
 
 const ok = (endpoint: string, latencyMs: number) => ({ endpoint, ok: true, latencyMs });
@@ -13,6 +13,14 @@ describe('terminal formatting', () => {
       { transport: 'xmtp', ok: false, endpoints: [], latencyMs: 5000, reason: 'timeout' },
     ];
     expect(formatDelivery(reports)).toBe('Delivery status: ✓ nostr (3/3 relays) 245ms · ✓ MQTT (2/3 brokers) 12ms · ✗ XMTP timeout');
+  });
+
+  it('says in words that a network refuses this version', () => {
+    const r: SendReport = { transport: 'xmtp', ok: false, endpoints: [{ endpoint: 'xmtp:dev', ok: false, latencyMs: 0, reason: 'upgrade-required' }], latencyMs: 0, reason: 'upgrade-required' };
+    expect(formatDelivery([r])).toBe('Delivery status: ✗ XMTP upgrade required (the network refuses this roomcast version)');
+    expect(reasonText('timeout')).toBe('timeout');
+    expect(reasonText(undefined)).toBe('failed');
+    expect(reasonText('constructor')).toBe('failed'); // not an inherited property
   });
 
   it('prints acks and arrivals', () => {

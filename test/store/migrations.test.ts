@@ -74,6 +74,26 @@ describe('migrations', () => {
     expect(await currentVersion(c)).toBe(SCHEMA_VERSION);
   });
 
+  it("3 lets a send fail with 'upgrade-required', keeping every send result of an older database", async () => {
+    const c = client(fileUrl());
+    await migrate(c, MIGRATIONS.slice(0, 2));
+    await c.execute(
+      `INSERT INTO messages (owner, uuid, direction, peer, from_magnet_link, content, timestamp, state, verified) VALUES ('o', 'u', 'out', 'p', 'magnet:?', 'hi', 1, 'sent', 1)`,
+    );
+    await c.execute(`INSERT INTO send_results (id, owner, uuid, protocol, endpoint, ok, latency_ms, reason, error, at) VALUES (7, 'o', 'u', 'xmtp', 'xmtp:dev', 0, 3.5, 'timeout', 'slow', 9)`);
+    const insert = (reason: string) =>
+      c.execute({ sql: `INSERT INTO send_results (owner, uuid, protocol, endpoint, ok, latency_ms, reason, at) VALUES ('o', 'u', 'xmtp', 'xmtp:dev', 0, 1, ?, 10)`, args: [reason] });
+    await expect(insert('upgrade-required')).rejects.toThrow(/CHECK constraint/);
+    expect((await migrate(c)).applied).toEqual(MIGRATIONS.slice(2).map((m) => m.version));
+    const kept = (await c.execute('SELECT id, owner, uuid, protocol, endpoint, ok, latency_ms, reason, error, at FROM send_results')).rows.map((r) => ({ ...r }));
+    expect(kept).toEqual([{ id: 7, owner: 'o', uuid: 'u', protocol: 'xmtp', endpoint: 'xmtp:dev', ok: 0, latency_ms: 3.5, reason: 'timeout', error: 'slow', at: 9 }]);
+    await insert('upgrade-required');
+    await expect(insert('bogus')).rejects.toThrow(/CHECK constraint/);
+    // The index for a message's results is back.
+    const indexes = (await c.execute(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'send_results'`)).rows.map((r) => r['name']);
+    expect(indexes).toContain('send_results_by_message');
+  });
+
   it('apply only the pending ones, each in its own transaction', async () => {
     const c = client(':memory:');
     const v1: Migration = { version: 1, name: 'one', sql: ['CREATE TABLE a (x INTEGER)'] };

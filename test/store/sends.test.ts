@@ -135,3 +135,17 @@ describe.each(FLAVOURS)('outbound messages (%s)', (flavour) => {
     expect(await store.getPerformance()).toEqual([]);
   });
 });
+
+describe.each(FLAVOURS)("a network that requires a newer client (%s)", (flavour) => {
+  it("records and reads back a send that failed with 'upgrade-required'", async () => {
+    const o = await openFresh(flavour, () => 5);
+    opened.push(o);
+    const m = outbound(xOnly(), xOnly());
+    await o.store.recordOutbound(m, [
+      report('xmtp', [{ endpoint: 'xmtp:dev', ok: false, latencyMs: 0, reason: 'upgrade-required', error: 'upgrade required' }]),
+    ]);
+    expect(await o.store.getSendResults(m.owner, m.uuid)).toStrictEqual([
+      { owner: m.owner, uuid: m.uuid, protocol: 'xmtp', endpoint: 'xmtp:dev', ok: false, latencyMs: 0, reason: 'upgrade-required', error: 'upgrade required', at: 5 },
+    ]);
+  });
+});

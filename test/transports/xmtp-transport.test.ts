@@ -154,6 +154,14 @@ describe('xmtp transport specifics', () => {
     expect(c2!.dbPath).toBe(c1!.dbPath);
     expect(Buffer.from(c2!.dbEncryptionKey).equals(Buffer.from(c1!.dbEncryptionKey))).toBe(true);
     expect(c1!.env).toBe('production');
+    expect(c1!.gatewayHost).toBeUndefined();
+  });
+
+  it('passes a configured gateway host to the client', async () => {
+    const net = new MemoryXmtpNetwork();
+    const { t } = await open(generateIdentity(), net, { gatewayHost: 'https://gateway.example.org' });
+    await waitFor(() => t.status()[0]!.connected, 'ready');
+    expect(net.creates[0]!.gatewayHost).toBe('https://gateway.example.org');
   });
 
   it('starts at once while creation is slow; a send waits at most sendTimeoutMs and reports a timeout', async () => {
@@ -271,6 +279,10 @@ describe('xmtp transport specifics', () => {
       retryMaxMs: 60_000,
     });
     expect(XmtpConfigSchema.safeParse({ env: 'mainnet' }).success).toBe(false);
+    expect(XmtpConfigSchema.parse({ gatewayHost: 'https://gateway.example.org' }).gatewayHost).toBe('https://gateway.example.org');
+    const bad = XmtpConfigSchema.safeParse({ gatewayHost: 'gateway.example.org' });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues[0]).toMatchObject({ path: ['gatewayHost'], message: 'must be an http(s) URL' });
     expect(XmtpConfigSchema.safeParse({ retryMinMs: 5000, retryMaxMs: 1000 }).success).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 /**
- * One relay: a WebSocket (`ws`; Node 20 has no global WebSocket) that
+ * One relay: a WebSocket (`ws` rather than Node's global WebSocket, for protocol-level
+ * pings that find dead connections, and handshake timeouts) that
  * reconnects with exponential backoff, keeps one subscription whose filters
  * are recomputed on every (re)subscribe, answers NIP-42 AUTH challenges,
  * publishes events and waits for the relay's OK.
