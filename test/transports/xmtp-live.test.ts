@@ -32,7 +32,10 @@ describe.runIf(process.env.XMTP_LIVE === '1')('xmtp live on dev', () => {
     const a = await open(alice);
     const b = await open(bob);
     try {
-      await waitFor(() => a.t.status()[0]!.connected && b.t.status()[0]!.connected, 'both clients registered', 90_000, 250);
+      await waitFor(() => a.t.status()[0]!.connected && b.t.status()[0]!.connected, 'both clients registered', 90_000, 250).catch((err: Error) => {
+        // Say why: no route to XMTP, a refused version, a timeout.
+        throw new Error(`${err.message}; status: ${JSON.stringify([a.t.status()[0], b.t.status()[0]])}`);
+      });
       const toBob = newMessage(encodeMagnet(alice), 'hello bob, live');
       const r1 = await a.t.send({ identity: publicPart(bob) }, { uuid: toBob.uuid, json: serializeChatMessage(toBob) });
       expect(r1.ok, r1.error).toBe(true);

@@ -218,7 +218,8 @@ export class XmtpTransport implements Transport {
         this.attempt = this.connectOnce();
         const ok = await this.attempt;
         this.attempt = undefined;
-        if (ok) return;
+        // A session whose stream ended before this loop did (streamEnded found it busy) needs another round.
+        if (ok && (this.session !== undefined || this.stopped)) return;
         failures++;
       }
     } finally {
