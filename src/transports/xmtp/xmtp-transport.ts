@@ -171,6 +171,13 @@ export class XmtpTransport implements Transport {
 
   private async shutdown(): Promise<void> {
     this.stopped = true;
+    await this.release();
+    // An attempt still in flight notices `stopped` and releases what it made.
+    this.onEnvelope = undefined;
+  }
+
+  /** Ends any retry wait, the stream and the session, for good (stop, or an upgrade required). */
+  private async release(): Promise<void> {
     clearTimeout(this.retryTimer);
     this.wakeRetry?.();
     const { session, endStream } = this;
@@ -179,8 +186,6 @@ export class XmtpTransport implements Transport {
     this.setConnected(false);
     await endStream?.().catch(() => undefined);
     await session?.close().catch(() => undefined);
-    // An attempt still in flight notices `stopped` and releases what it made.
-    this.onEnvelope = undefined;
   }
 
   /** The ready session, after waiting (bounded) for a first attempt in flight. */
@@ -326,14 +331,7 @@ export class XmtpTransport implements Transport {
       { transport: 'xmtp', endpoint: this.endpoint, reason: 'upgrade-required', client, error: cause.message },
       'the XMTP network refuses this client version: XMTP is off until roomcast is upgraded; the other networks carry on',
     );
-    clearTimeout(this.retryTimer);
-    this.wakeRetry?.();
-    const { session, endStream } = this;
-    this.session = undefined;
-    this.endStream = undefined;
-    this.setConnected(false);
-    void endStream?.().catch(() => undefined);
-    void session?.close().catch(() => undefined);
+    void this.release();
   }
 
   /**
