@@ -18,7 +18,9 @@ import {
   deriveXmtpDbKey,
   eoaSigner,
   nodeSdkNetwork,
+  nsToMs,
   personalMessageHash,
+  sentAtOrAfterNs,
   XmtpConfigSchema,
   XmtpTimeoutError,
   XmtpTransport,
@@ -44,6 +46,20 @@ describe('xmtp node-sdk seam (offline)', () => {
   it('hashes per EIP-191 (known vector)', () => {
     // keccak256("\\x19Ethereum Signed Message:\\n11hello world"), as ethers.hashMessage('hello world').
     expect(bytesToHex(personalMessageHash('hello world'))).toBe('d9eba16ed0ecae432b71fe008c98cc872bb4cc214d3220a36f365326cf807d68');
+  });
+
+  it('converts the SDK\'s nanosecond timestamps (bigint) exactly', () => {
+    const ms = 1_795_958_942_882;
+    expect(nsToMs(BigInt(ms) * 1_000_000n + 999_999n)).toBe(ms);
+    // sentAfterNs is exclusive: the bound lists a message sent in the very nanosecond `ms` starts.
+    const bound = sentAtOrAfterNs(ms);
+    expect(BigInt(ms) * 1_000_000n > bound).toBe(true);
+    expect(BigInt(ms) * 1_000_000n - 1n).toBe(bound);
+    expect(nsToMs(bound)).toBe(ms - 1);
+  });
+
+  it('names itself for operators', () => {
+    expect(nodeSdkNetwork.client).toBe('@xmtp/node-sdk 5.5.0');
   });
 
   it('classifies SDK failures', () => {

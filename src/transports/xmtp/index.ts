@@ -4,5 +4,5 @@ export { XmtpConfigSchema, XMTP_ENVS, xmtpEndpoint } from './config.js';
 export type { XmtpConfig, XmtpConfigInput, XmtpEnvName } from './config.js';
 export { deriveXmtpDbKey, xmtpDbPath, XMTP_DB_KEY_INFO } from './db-key.js';
 export { classifyXmtpError, XmtpTimeoutError } from './errors.js';
-export { nodeSdkNetwork, eoaSigner, personalSign, personalMessageHash, ethIdentifier } from './node-sdk.js';
-export type { XmtpCreateOptions, XmtpInboundDm, XmtpNetwork, XmtpSession } from './seam.js';
+export { nodeSdkNetwork, eoaSigner, personalSign, personalMessageHash, ethIdentifier, nsToMs, sentAtOrAfterNs } from './node-sdk.js';
+export type { XmtpCreateOptions, XmtpInboundDm, XmtpNetwork, XmtpSession, XmtpStreamOptions } from './seam.js';
