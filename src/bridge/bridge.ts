@@ -8,6 +8,8 @@ import type { Broadcaster } from '../broadcaster/broadcaster.js';
 import { npubOf } from '../identity/keys.js';
 import { encodeMagnet } from '../identity/magnet.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { OncePerWindow } from '../observability/rejections.js';
 import type { Platform, RoomEvent, RoomMessageEvent } from '../platforms/platform.js';
 import type { Store } from '../store/store.js';
 import { handleCommand, parseCommand } from './commands/index.js';
@@ -34,6 +36,9 @@ export interface BridgeOptions {
   readonly queues: BridgeQueues;
   readonly commandPrefix: string;
   readonly unknownSenders: UnknownSenderPolicy;
+  /** At most this many messages from non-contacts wait in a room's inbox (bridge.maxQueuedFromStrangers). */
+  readonly maxQueuedFromStrangers: number;
+  readonly metrics: Metrics;
   /** Transport endpoints (as this room's broadcaster sees them) and queue depths. */
   readonly status: (room: BridgedRoom) => Promise<BridgeStatus>;
   readonly log: Logger;
@@ -47,6 +52,12 @@ export function roomMessageUuid(e: Pick<RoomMessageEvent, 'room' | 'id'>): strin
 export class Bridge {
   /** Listening broadcasters, one per room; set by `attach`. */
   private broadcasters: RoomBroadcasters | undefined;
+  /** Refusals by the inbox cap for non-contacts: logged once per room per minute. */
+  private readonly strangerRefusals = new OncePerWindow();
+  /** Per room, the last hand-off to the queue: a room's jobs are added in the order its rows were written. */
+  private readonly handOffs = new Map<string, Promise<void>>();
+  /** True after a hand-off failed and until one succeeds: the outage is logged once. */
+  private handOffFailing = false;
 
   constructor(private readonly o: BridgeOptions) {}
 
@@ -58,8 +69,9 @@ export class Bridge {
   readonly attachRoom = (room: BridgedRoom, b: Broadcaster): void => {
     b.on('message', (e) => {
       void this.track(async () => {
-        const entry = await receiveForRoom(room, e, { store: this.o.store, unknownSenders: this.o.unknownSenders, log: this.o.log });
-        if (entry) await this.o.queues.inbound({ uuid: entry.uuid, platform: entry.platform, roomId: entry.roomId, owner: entry.owner });
+        const strangers = { max: this.o.maxQueuedFromStrangers, metrics: this.o.metrics, once: this.strangerRefusals };
+        const entry = await receiveForRoom(room, e, { store: this.o.store, unknownSenders: this.o.unknownSenders, log: this.o.log, strangers });
+        if (entry) this.handOff(`in|${entry.platform}|${entry.roomId}`, () => this.o.queues.inbound({ uuid: entry.uuid, platform: entry.platform, roomId: entry.roomId, owner: entry.owner }));
       }, 'queue an inbound message');
     });
     b.on('ack', (e) => {
@@ -74,7 +86,7 @@ export class Bridge {
     await Promise.all(platforms.map((p) => p.start((e) => this.onEvent(e))));
   }
 
-  /** One room event. Awaited by the platform, so a room's messages are queued in their order. */
+  /** One room event. Awaited by the platform, so a room's messages are recorded in their order (the queue's adds may finish in any order). */
   async onEvent(e: RoomEvent): Promise<void> {
     if (e.kind !== 'message' || e.fromSelf || e.notice) return; // never answer ourselves or a notice: no loops
     const command = parseCommand(e.text, this.o.commandPrefix);
@@ -94,7 +106,41 @@ export class Bridge {
       platformMessageId: e.id,
       createdAt: e.at,
     });
-    await this.o.queues.outbound({ uuid: entry.uuid, platform: entry.platform, roomId: entry.roomId, seq: entry.seq });
+    this.handOff(`out|${entry.platform}|${entry.roomId}`, () => this.o.queues.outbound({ uuid: entry.uuid, platform: entry.platform, roomId: entry.roomId, seq: entry.seq }));
+  }
+
+  /** Waits (at most `ms`) for hand-offs in flight, so a clean stop leaves nothing half-done for the sweep. */
+  async stop(ms = 5000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.handOffs.values()), new Promise((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * Queues the job of a row the store already holds, without holding up the
+   * caller: with Redis away, an add can take a minute to give up, and a room
+   * must not stall for it. A room's adds run one after another, in the order
+   * its rows were written, so workers find its jobs in order (the order
+   * itself is the store's: row sequence numbers). An add that fails leaves
+   * the row queued, and the recovery sweep (recovery.ts) queues it again.
+   */
+  private handOff(key: string, add: () => Promise<void>): void {
+    const p = (this.handOffs.get(key) ?? Promise.resolve()).then(add).then(
+      () => {
+        if (!this.handOffFailing) return;
+        this.handOffFailing = false;
+        this.o.log.info('the queue takes jobs again');
+      },
+      (err: unknown) => {
+        if (this.handOffFailing) return;
+        this.handOffFailing = true;
+        this.o.log.warn({ err: (err as Error).message }, 'could not hand a message to the queue; it is kept in the store and queued again by the recovery sweep');
+      },
+    );
+    this.handOffs.set(key, p);
+    void p.finally(() => {
+      if (this.handOffs.get(key) === p) this.handOffs.delete(key);
+    });
   }
 
   private async answer(e: RoomMessageEvent, parsed: NonNullable<ReturnType<typeof parseCommand>>): Promise<void> {

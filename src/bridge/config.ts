@@ -21,6 +21,14 @@ export const BridgeConfigSchema = z
     ackedReaction: z.string().min(1).max(16).default('📬'),
     /** A message from someone who is not a contact of the room: post it marked as unknown, or drop it. */
     unknownSenders: z.enum(['post', 'drop']).default('post'),
+    /**
+     * A room message longer than one ChatMessage carries (limits.maxContentChars)
+     * goes to contacts in parts marked (1/3), (2/3)…; one that would take more
+     * parts than this is not sent, and the room is told.
+     */
+    maxParts: z.number().int().min(1).max(99).default(10),
+    /** At most this many messages from non-contacts wait to be posted in a room; more are refused (counted, logged once). */
+    maxQueuedFromStrangers: z.number().int().min(1).max(100_000).default(20),
   })
   .strict();
 

@@ -20,13 +20,27 @@ export function contactCopyUuid(roomUuid: string, contactXOnly: string): string 
   return nameBasedUuid('roomcast-copy', roomUuid, contactXOnly);
 }
 
-/** What a contact receives for one room message: the writer's name, then the text (a room has many writers). */
-export function contactCopy(room: { magnetLink: string }, entry: { uuid: string; senderName: string; text: string; createdAt: number }, contactXOnly: string): PlainMessage {
-  return {
-    uuid: contactCopyUuid(entry.uuid, contactXOnly),
+/** The uuid of part `index` (0-based) of `count` of a contact's copy; a message in one part keeps contactCopyUuid. */
+export function contactPartUuid(roomUuid: string, contactXOnly: string, index: number, count: number): string {
+  return count === 1 ? contactCopyUuid(roomUuid, contactXOnly) : nameBasedUuid('roomcast-copy', roomUuid, contactXOnly, `${index + 1}/${count}`);
+}
+
+/**
+ * What a contact receives for one room message, in order: one ChatMessage
+ * per part of `contents` (see parts.ts: the writer's name, then the text;
+ * a room has many writers).
+ */
+export function contactCopies(
+  room: { magnetLink: string },
+  entry: { uuid: string; createdAt: number },
+  contactXOnly: string,
+  contents: readonly string[],
+): PlainMessage[] {
+  return contents.map((content, i) => ({
+    uuid: contactPartUuid(entry.uuid, contactXOnly, i, contents.length),
     type: 'message',
-    content: `${entry.senderName}: ${entry.text}`,
+    content,
     timestamp: entry.createdAt,
     fromMagnetLink: room.magnetLink,
-  };
+  }));
 }

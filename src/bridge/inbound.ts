@@ -3,25 +3,39 @@
  * the room's inbox (in arrival order) and queues a job; the job posts it into
  * the room as "alice: Hi!", in the inbox's order, paced by the platform's rate
  * limit. A sender who is not a contact is posted marked as unknown (with
- * their npub), or dropped, as configured.
+ * their npub), or dropped, as configured; at most `strangers.max` of their
+ * messages wait per room, so a flood of strangers cannot bury the room.
+ * Entries are per sender: another sender's message with the same uuid is an
+ * entry of its own.
  */
 import type { MessageEvent } from '../broadcaster/events.js';
 import { npubOf } from '../identity/keys.js';
 import { decodeMagnet } from '../identity/magnet.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { OncePerWindow } from '../observability/rejections.js';
 import { platformId } from '../platforms/platform.js';
+import { InboxFullError } from '../store/rooms.js';
 import type { InboxEntry } from '../store/rooms.js';
 import type { Store } from '../store/store.js';
+import { splitText } from './parts.js';
 import type { BridgedRoom } from './room-directory.js';
 import type { RoomWriter } from './room-writer.js';
 
 export type UnknownSenderPolicy = 'post' | 'drop';
 
+/** The cap on queued messages from non-contacts per room; refusals are counted and logged once per room per window. */
+export interface StrangerCap {
+  readonly max: number;
+  readonly metrics: Metrics;
+  readonly once: OncePerWindow;
+}
+
 /** Listener side: a new message for a room's identity. Returns the inbox entry to queue, or undefined when it is dropped. */
 export async function receiveForRoom(
   room: BridgedRoom,
   e: MessageEvent,
-  d: { store: Store; unknownSenders: UnknownSenderPolicy; log: Logger },
+  d: { store: Store; unknownSenders: UnknownSenderPolicy; log: Logger; strangers: StrangerCap },
 ): Promise<InboxEntry | undefined> {
   const owner = room.identity.xOnly;
   const contact = await d.store.findContactByKey(owner, e.sender.xOnly);
@@ -29,7 +43,21 @@ export async function receiveForRoom(
     d.log.info({ room: room.roomId, from: npubOf(e.sender) }, 'dropped a message from a sender who is not a contact');
     return undefined;
   }
-  return d.store.rooms.enqueueInbox({ platform: room.platform, roomId: room.roomId, owner, uuid: e.message.uuid });
+  try {
+    const entry = { platform: room.platform, roomId: room.roomId, owner, uuid: e.message.uuid, peer: e.sender.xOnly };
+    return await d.store.rooms.enqueueInbox(entry, { maxQueuedFromStrangers: d.strangers.max });
+  } catch (err) {
+    if (!(err instanceof InboxFullError)) throw err;
+    d.strangers.metrics.inboxRefused.inc({ platform: room.platform });
+    const logNow = d.strangers.once.hit(`${room.platform}|${room.roomId}`);
+    if (logNow) {
+      d.log.warn(
+        { room: room.roomId, from: npubOf(e.sender), max: err.max, ...(logNow.suppressed ? { repeatsSuppressed: logNow.suppressed } : {}) },
+        'refused a message from a sender who is not a contact: the room already has the most such messages waiting (bridge.maxQueuedFromStrangers)',
+      );
+    }
+    return undefined;
+  }
 }
 
 /** Whether inbox entry (owner, uuid) may be posted now: every earlier one of its room is posted or failed. */
@@ -42,7 +70,7 @@ export async function isInboundTurn(store: Store, owner: string, uuid: string): 
 export async function processInbound(owner: string, uuid: string, d: { store: Store; writer: RoomWriter }): Promise<void> {
   const entry = await d.store.rooms.getInbox(owner, uuid);
   if (!entry || entry.state !== 'queued') return;
-  const message = await d.store.getMessage(owner, uuid);
+  const message = await d.store.getMessage(owner, entry.messageUuid, entry.peer);
   if (!message) {
     await d.store.rooms.setInboxState(owner, uuid, 'failed');
     return;
@@ -63,15 +91,5 @@ export async function processInbound(owner: string, uuid: string, d: { store: St
 
 /** Splits text into posts of at most `max` characters, at line or word breaks where it can: nothing is cut off. */
 export function split(text: string, max: number): string[] {
-  const out: string[] = [];
-  let rest = text;
-  while (rest.length > max) {
-    const window = rest.slice(0, max);
-    const cut = Math.max(window.lastIndexOf('\n'), window.lastIndexOf(' '));
-    const at = cut > max / 2 ? cut : max;
-    out.push(rest.slice(0, at));
-    rest = rest.slice(at).replace(/^[\n ]/, '');
-  }
-  out.push(rest);
-  return out;
+  return splitText(text, (piece) => piece.length <= max);
 }

@@ -13,7 +13,11 @@ import type { Store } from '../store/store.js';
 import type { OutboxEntry } from '../store/rooms.js';
 import { isPermanentFailure } from '../transports/transport.js';
 import type { TransportId } from '../transports/transport.js';
-import { contactCopy } from './copies.js';
+import { MessageTooLargeError } from '../broadcaster/broadcaster.js';
+import { serializeChatMessage } from '../protocol/chat-message.js';
+import { contactCopies } from './copies.js';
+import { contactContents } from './parts.js';
+import type { PartLimits } from './parts.js';
 import type { RoomBroadcasters } from './room-broadcasters.js';
 import type { RoomDirectory } from './room-directory.js';
 
@@ -30,8 +34,12 @@ export interface OutboundDeps {
   readonly directory: RoomDirectory;
   readonly broadcasters: RoomBroadcasters;
   readonly log: Logger;
-  /** Shows the message's delivery state in its room (receipts.ts); never throws. */
-  readonly showReceipt: (entry: OutboxEntry, final: boolean) => Promise<unknown>;
+  /** How much one ChatMessage may carry (limits.maxContentChars, limits.maxMessageBytes), and into how many parts a room message may be cut (bridge.maxParts). */
+  readonly limits: { readonly maxContentChars: number; readonly maxMessageBytes: number; readonly maxParts: number };
+  /** Marks the message's receipt for showing in its room (receipts.ts); returns at once, never throws: delivery never waits for a receipt. */
+  readonly showReceipt: (entry: OutboxEntry, final: boolean) => void;
+  /** Tells the room that a message was not sent at all, and why; never throws. */
+  readonly refuse: (entry: OutboxEntry, why: string) => Promise<unknown>;
 }
 
 /** Whether room message `uuid` may be sent now: every earlier message of its room is done or failed. */
@@ -42,41 +50,69 @@ export async function isOutboundTurn(store: Store, uuid: string): Promise<boolea
 
 /**
  * Sends what is still missing for room message `uuid` (call it in the
- * message's turn: isOutboundTurn). Throws only on store or platform faults.
+ * message's turn: isOutboundTurn). A message too long for one ChatMessage
+ * goes in parts, in order: a contact gets part 2 only once part 1 reached
+ * them. One that would take more than `parts.maxParts` is not sent; the room
+ * is told. Throws only on store or platform faults.
  */
 export async function processOutbound(uuid: string, d: OutboundDeps): Promise<OutboundOutcome> {
   const entry = await d.store.rooms.getOutbox(uuid);
   if (!entry || entry.state === 'failed') return { kind: 'done' };
-
   const room = await d.directory.room(entry.platform, entry.roomId);
+  const magnetLink = encodeMagnet(room.identity);
+  const split = contactContents(entry.senderName, entry.text, partLimits(magnetLink, entry.createdAt, d.limits));
+  if (!split.ok) {
+    await d.store.rooms.setOutboxState(entry.uuid, 'failed');
+    await d.refuse(entry, `it would take ${split.parts} messages; at most ${d.limits.maxParts} are sent for one (${d.limits.maxContentChars} characters each)`);
+    return { kind: 'done' };
+  }
+
   const owner = room.identity.xOnly;
   const broadcaster = await d.broadcasters.get(room);
   const all = broadcaster.transports.map((t) => t.id);
   const contacts = await d.store.listContacts(owner);
-  const magnetLink = encodeMagnet(room.identity);
 
   const failures: string[] = [];
   const permanent: string[] = [];
   let everyoneReached = true;
   for (const contact of contacts) {
-    const copy = contactCopy({ magnetLink }, entry, contact.xOnly);
-    await d.store.rooms.addOutboxCopy({ owner, uuid: copy.uuid, roomUuid: entry.uuid, contact: contact.xOnly });
-    const before = await d.store.getSendResults(owner, copy.uuid);
-    const done = new Set<TransportId>(before.filter((s) => s.ok).map((s) => s.protocol));
-    const missing = all.filter((t) => !done.has(t));
-    if (missing.length > 0) {
-      const delivery = await broadcaster.deliver(decodeMagnet(contact.magnetLink), copy, missing);
-      for (const r of delivery.reports) {
-        if (r.ok) done.add(r.transport);
-        else (isPermanentFailure(r.reason) ? permanent : failures).push(`${contact.name}: ${r.transport} ${r.reason ?? 'failed'}`);
+    const peer = decodeMagnet(contact.magnetLink);
+    const copies = contactCopies({ magnetLink }, entry, contact.xOnly, split.contents);
+    // Every part is on record before any is sent, so a receipt never counts a contact reached by part 1 alone.
+    for (const copy of copies) await d.store.rooms.addOutboxCopy({ owner, uuid: copy.uuid, roomUuid: entry.uuid, contact: contact.xOnly });
+    for (const copy of copies) {
+      const before = await d.store.getSendResults(owner, copy.uuid);
+      const done = new Set<TransportId>(before.filter((s) => s.ok).map((s) => s.protocol));
+      const missing = all.filter((t) => !done.has(t));
+      if (missing.length > 0) {
+        try {
+          const delivery = await broadcaster.deliver(peer, copy, missing);
+          for (const r of delivery.reports) {
+            if (r.ok) done.add(r.transport);
+            else (isPermanentFailure(r.reason) ? permanent : failures).push(`${contact.name}: ${r.transport} ${r.reason ?? 'failed'}`);
+          }
+        } catch (err) {
+          // Sizes are checked before sending: no retry makes a message smaller.
+          if (!(err instanceof MessageTooLargeError)) throw err;
+          permanent.push(`${contact.name}: ${err.message}`);
+        }
+      }
+      if (done.size === 0) {
+        // Later parts wait until this one reached the contact: never part 2 before part 1.
+        everyoneReached = false;
+        break;
       }
     }
-    if (done.size === 0) everyoneReached = false;
   }
   if (everyoneReached && entry.state === 'queued') await d.store.rooms.setOutboxState(entry.uuid, 'done');
-  await d.showReceipt(entry, false);
+  d.showReceipt(entry, false);
   if (failures.length > 0) return { kind: 'retry', failed: failures.join('; ') };
   return everyoneReached ? { kind: 'done' } : { kind: 'failed', failed: permanent.join('; ') };
+}
+/** The part limits for copies from `magnetLink`: what the encoded message leaves for the content. */
+function partLimits(magnetLink: string, timestamp: number, limits: OutboundDeps['limits']): PartLimits {
+  const empty = serializeChatMessage({ uuid: '00000000-0000-5000-8000-000000000000', type: 'message', content: '', timestamp, fromMagnetLink: magnetLink });
+  return { maxContentChars: limits.maxContentChars, maxContentBytes: limits.maxMessageBytes - Buffer.byteLength(empty), maxParts: limits.maxParts };
 }
 
 /**
@@ -87,5 +123,5 @@ export async function finishOutbound(uuid: string, d: OutboundDeps): Promise<voi
   const entry = await d.store.rooms.getOutbox(uuid);
   if (!entry) return;
   if (entry.state === 'queued') await d.store.rooms.setOutboxState(uuid, 'failed');
-  await d.showReceipt({ ...entry, state: entry.state === 'queued' ? 'failed' : entry.state }, true);
+  d.showReceipt({ ...entry, state: entry.state === 'queued' ? 'failed' : entry.state }, true);
 }

@@ -69,3 +69,38 @@ export function receiptText(contacts: readonly ContactReceipt[]): string {
 export function reached(sends: readonly SendResult[]): boolean {
   return sends.some((s) => s.ok);
 }
+
+/**
+ * One contact's receipt for a message sent in parts, each part's sends and
+ * receipts given separately: an endpoint counts as delivered when it
+ * delivered every part (latency: the slowest part's), a protocol as
+ * acknowledged when every part was acknowledged on it (the slowest ack).
+ * One part is passed through unchanged.
+ */
+export function mergeParts(parts: ReadonlyArray<{ sends: readonly SendResult[]; receipts: readonly Receipt[] }>): { sends: SendResult[]; receipts: Receipt[] } {
+  if (parts.length === 1) return { sends: [...parts[0]!.sends], receipts: [...parts[0]!.receipts] };
+  const latestPerPart = parts.map((p) => {
+    const latest = new Map<string, SendResult>();
+    for (const s of p.sends) latest.set(`${s.protocol}|${s.endpoint}`, s);
+    return latest;
+  });
+  const keys = new Set(latestPerPart.flatMap((m) => [...m.keys()]));
+  const sends: SendResult[] = [];
+  for (const key of keys) {
+    const rows = latestPerPart.map((m) => m.get(key));
+    const base = rows.find((r) => r !== undefined)!;
+    const failed = rows.find((r) => r === undefined || !r.ok);
+    if (failed === undefined) sends.push({ ...base, latencyMs: Math.max(...rows.map((r) => r!.latencyMs)) });
+    else sends.push({ ...base, ok: false, latencyMs: base.latencyMs, ...(failed?.reason ? { reason: failed.reason } : {}) });
+  }
+  const receipts: Receipt[] = [];
+  const protocols = new Set(parts.flatMap((p) => p.receipts.filter((r) => r.kind === 'ack').map((r) => r.protocol)));
+  for (const protocol of protocols) {
+    const firstAcks = parts.map((p) => p.receipts.find((r) => r.kind === 'ack' && r.protocol === protocol));
+    if (firstAcks.every((r) => r !== undefined)) {
+      const slowest = firstAcks.reduce((a, b) => (b!.latencyMs > a!.latencyMs ? b : a))!;
+      receipts.push(slowest);
+    }
+  }
+  return { sends, receipts };
+}

@@ -2,13 +2,16 @@
  * Every write the bridge makes into rooms goes through here: paced per room
  * to the platform's declared rate limit, and retried when the platform still
  * says "slow down" (RateLimitedError), so a burst of inbound messages or
- * receipts is delayed, never dropped. Capabilities decide what is possible
+ * receipts is delayed, never dropped. Writes are 'high' priority (contacts'
+ * messages, answers) unless marked 'low' (receipts): when the room's budget
+ * is short, high ones go first. Capabilities decide what is possible
  * (reactions, edits); nothing here names a platform.
  */
 import type { Logger } from '../observability/logger.js';
 import { RateLimitedError, roomKey } from '../platforms/platform.js';
 import type { Platform, PlatformMessageId, RoomPost, RoomRef } from '../platforms/platform.js';
 import { RoomRateLimiter } from '../platforms/rate-limit.js';
+import type { WritePriority } from '../platforms/rate-limit.js';
 
 /** How many times one write is retried after the platform refused it for pace. */
 const MAX_RATE_LIMIT_RETRIES = 10;
@@ -27,37 +30,42 @@ export class RoomWriter {
     return p;
   }
 
-  post(room: RoomRef, msg: RoomPost): Promise<PlatformMessageId> {
+  post(room: RoomRef, msg: RoomPost, priority: WritePriority = 'high'): Promise<PlatformMessageId> {
     const p = this.platform(room.platform);
-    return this.paced(p, room, () => p.post(room, msg));
+    return this.paced(p, room, () => p.post(room, msg), priority);
   }
 
   /** Reacts where the platform supports reactions; false where it does not. */
-  async react(room: RoomRef, target: PlatformMessageId, emoji: string): Promise<boolean> {
+  async react(room: RoomRef, target: PlatformMessageId, emoji: string, priority: WritePriority = 'high'): Promise<boolean> {
     const p = this.platform(room.platform);
     if (!p.capabilities.reactions || !p.react) return false;
-    await this.paced(p, room, () => p.react!(room, target, emoji));
+    await this.paced(p, room, () => p.react!(room, target, emoji), priority);
     return true;
   }
 
   /** Edits where the platform supports edits; false where it does not. */
-  async edit(room: RoomRef, target: PlatformMessageId, msg: RoomPost): Promise<boolean> {
+  async edit(room: RoomRef, target: PlatformMessageId, msg: RoomPost, priority: WritePriority = 'high'): Promise<boolean> {
     const p = this.platform(room.platform);
     if (!p.capabilities.edits || !p.edit) return false;
-    await this.paced(p, room, () => p.edit!(room, target, msg));
+    await this.paced(p, room, () => p.edit!(room, target, msg), priority);
     return true;
   }
 
-  private async paced<T>(p: Platform, room: RoomRef, write: () => Promise<T>): Promise<T> {
+  private limiter(p: Platform): RoomRateLimiter {
     let limiter = this.limiters.get(p.id);
     if (!limiter) {
       limiter = new RoomRateLimiter(p.capabilities.rateLimit);
       this.limiters.set(p.id, limiter);
     }
+    return limiter;
+  }
+
+  private async paced<T>(p: Platform, room: RoomRef, write: () => Promise<T>, priority: WritePriority): Promise<T> {
+    const limiter = this.limiter(p);
     const key = roomKey(room);
     for (let attempt = 0; ; attempt++) {
       try {
-        return await limiter.schedule(key, write);
+        return await limiter.schedule(key, write, priority);
       } catch (err) {
         if (!(err instanceof RateLimitedError) || attempt >= MAX_RATE_LIMIT_RETRIES) throw err;
         this.log.debug({ room: key, retryAfterMs: err.retryAfterMs }, 'platform asked us to slow down');

@@ -22,6 +22,7 @@ import { isInboundTurn, processInbound } from './inbound.js';
 import { finishOutbound, isOutboundTurn, processOutbound } from './outbound.js';
 import type { OutboundDeps } from './outbound.js';
 import { RoomReceipts } from './receipts.js';
+import { startSweeping } from './recovery.js';
 import { RoomBroadcasters } from './room-broadcasters.js';
 import { RoomDirectory } from './room-directory.js';
 import { RoomWriter } from './room-writer.js';
@@ -82,6 +83,8 @@ export async function startBridgeRuntime(o: BridgeRuntimeOptions): Promise<Bridg
       },
       commandPrefix: o.bridgeConfig.commandPrefix,
       unknownSenders: o.bridgeConfig.unknownSenders,
+      maxQueuedFromStrangers: o.bridgeConfig.maxQueuedFromStrangers,
+      metrics: o.deps.metrics,
       status: async (room) => {
         const b = await broadcasters.get(room);
         const [outbound, inbound] = await Promise.all([o.queue.counts(names.outbound), o.queue.counts(names.inbound)]);
@@ -97,11 +100,37 @@ export async function startBridgeRuntime(o: BridgeRuntimeOptions): Promise<Bridg
     broadcasters = new RoomBroadcasters(o.deps, false);
   }
 
-  const outDeps: OutboundDeps = { store, directory, broadcasters, log, showReceipt: (e, final) => receipts.show(e, final) };
+  const outDeps: OutboundDeps = {
+    store,
+    directory,
+    broadcasters,
+    log,
+    limits: { ...o.deps.config.limits, maxParts: o.bridgeConfig.maxParts },
+    showReceipt: (e, final) => receipts.show(e, final),
+    refuse: (e, why) => receipts.refused(e, why),
+  };
+  /** A message's job failed for good: the room is told, and the room's next message may go. */
+  const outboundFailed = async (uuid: string) => {
+    await finishOutbound(uuid, outDeps);
+    await promoteNextOutbound(outboundQ.queue, store, uuid);
+  };
+  const inboundFailed = async (owner: string, uuid: string) => {
+    await store.rooms.setInboxState(owner, uuid, 'failed');
+    await promoteNextInbound(inboundQ.queue, store, owner, uuid);
+  };
   const workers =
     o.role === 'bridge'
       ? []
-      : [outboundWorker(o, names.outbound, outboundQ.queue, outDeps, log), inboundWorker(o, names.inbound, inboundQ.queue, { store, writer }, log)];
+      : [
+          outboundWorker(o, names.outbound, outboundQ.queue, outDeps, outboundFailed, log),
+          inboundWorker(o, names.inbound, inboundQ.queue, { store, writer }, inboundFailed, log),
+        ];
+  // Every role sweeps: any process that reaches the queue can hand a stranded row back to it.
+  const sweeper = startSweeping(
+    { store, outbound: outboundQ, inbound: inboundQ, finishOutbound: outboundFailed, finishInbound: inboundFailed, log },
+    o.queueConfig.sweepMs,
+  );
+  await sweeper.first;
   if (bridge) await bridge.start(broadcasters, o.platforms);
 
   return {
@@ -109,7 +138,11 @@ export async function startBridgeRuntime(o: BridgeRuntimeOptions): Promise<Bridg
     directory,
     workers,
     stop: async () => {
+      await bridge?.stop();
+      await sweeper.stop();
       await Promise.all(workers.map((w) => w.close()));
+      // Receipts still being written get a moment; whatever is left is shown by the next render of those messages.
+      await Promise.race([receipts.idle(), new Promise((r) => setTimeout(r, 5000).unref())]);
       if (bridge) await Promise.all(o.platforms.map((p) => p.stop()));
       await broadcasters.stopAll();
     },
@@ -143,7 +176,14 @@ async function promoteNextOutbound(queue: JobQueue<OutboundJob>, store: Store, u
   if (entry && entry.state !== 'queued') await promote(queue, await store.rooms.nextQueuedOutbox(entry));
 }
 
-function outboundWorker(o: BridgeRuntimeOptions, queueName: string, queue: JobQueue<OutboundJob>, d: OutboundDeps, log: Logger): JobWorker<unknown, void> {
+function outboundWorker(
+  o: BridgeRuntimeOptions,
+  queueName: string,
+  queue: JobQueue<OutboundJob>,
+  d: OutboundDeps,
+  failed: (uuid: string) => Promise<void>,
+  log: Logger,
+): JobWorker<unknown, void> {
   const sequencer = new KeyedSequencer<OutboundJob>({ isTurn: (job) => isOutboundTurn(d.store, job.data.uuid), holdMs: o.queueConfig.orderHoldMs, retryMs: o.queueConfig.orderRetryMs });
   const worker = startJobWorker(
     o.queue,
@@ -165,25 +205,31 @@ function outboundWorker(o: BridgeRuntimeOptions, queueName: string, queue: JobQu
     const data = job.data as Partial<OutboundJob>;
     log.warn({ uuid: data.uuid, attempts: job.attemptsMade, reason: err.message }, 'outbound message failed for good');
     const uuid = data.uuid;
-    if (typeof uuid === 'string') {
-      void finishOutbound(uuid, d)
-        .then(() => promoteNextOutbound(queue, d.store, uuid))
-        .catch((e: Error) => log.error({ err: e.message }, 'could not finish a failed message'));
-    }
+    // Not recorded if this process dies here: the recovery sweep finishes it then.
+    if (typeof uuid === 'string') void failed(uuid).catch((e: Error) => log.error({ err: e.message }, 'could not finish a failed message'));
   });
   return worker;
 }
 
-function inboundWorker(o: BridgeRuntimeOptions, queueName: string, queue: JobQueue<InboundJob>, d: { store: Store; writer: RoomWriter }, log: Logger): JobWorker<unknown, void> {
+/** Wakes the next queued inbound message of the room of inbox entry (owner, uuid), once that entry is no longer queued. */
+async function promoteNextInbound(queue: JobQueue<InboundJob>, store: Store, owner: string, uuid: string): Promise<void> {
+  const entry = await store.rooms.getInbox(owner, uuid);
+  const next = entry && entry.state !== 'queued' ? await store.rooms.nextQueuedInbox(entry) : undefined;
+  if (next) await promote(queue, jobIdOf('inbound', { ...next, platform: entry!.platform, roomId: entry!.roomId }));
+}
+
+function inboundWorker(
+  o: BridgeRuntimeOptions,
+  queueName: string,
+  queue: JobQueue<InboundJob>,
+  d: { store: Store; writer: RoomWriter },
+  failed: (owner: string, uuid: string) => Promise<void>,
+  log: Logger,
+): JobWorker<unknown, void> {
   const sequencer = new KeyedSequencer<InboundJob>({ isTurn: (job) => isInboundTurn(d.store, job.data.owner, job.data.uuid), holdMs: o.queueConfig.orderHoldMs, retryMs: o.queueConfig.orderRetryMs });
-  const promoteNext = async (owner: string, uuid: string) => {
-    const entry = await d.store.rooms.getInbox(owner, uuid);
-    const next = entry && entry.state !== 'queued' ? await d.store.rooms.nextQueuedInbox(entry) : undefined;
-    if (next) await promote(queue, jobIdOf('inbound', { ...next, platform: entry!.platform, roomId: entry!.roomId }));
-  };
   const handle = async (job: InboundJob) => {
     await processInbound(job.owner, job.uuid, d);
-    await promoteNext(job.owner, job.uuid);
+    await promoteNextInbound(queue, d.store, job.owner, job.uuid);
   };
   const worker = startJobWorker(o.queue, 'inbound', o.queueConfig, handle, {
     queueName,
@@ -191,17 +237,13 @@ function inboundWorker(o: BridgeRuntimeOptions, queueName: string, queue: JobQue
     ...(o.workerSettings ? { settings: o.workerSettings } : {}),
   });
   worker.on('failed', (job, err) => {
-    if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
+    const final = err.name === 'UnrecoverableError' || (job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1));
+    if (!job || !final) return;
     const data = job.data as Partial<InboundJob>;
     log.error({ uuid: data.uuid, attempts: job.attemptsMade, reason: err.message }, 'could not post an inbound message into its room');
-    // Its successors must not wait for it forever; the job stays failed for inspection.
+    // Its successors must not wait for it forever; the job stays failed for inspection (and the sweep finishes it if this process dies here).
     const { owner, uuid } = data;
-    if (typeof owner === 'string' && typeof uuid === 'string') {
-      void d.store.rooms
-        .setInboxState(owner, uuid, 'failed')
-        .then(() => promoteNext(owner, uuid))
-        .catch(() => undefined);
-    }
+    if (typeof owner === 'string' && typeof uuid === 'string') void failed(owner, uuid).catch(() => undefined);
   });
   return worker;
 }

@@ -3,14 +3,21 @@
  * and turns what every transport hears into de-duplicated messages, receipts
  * and acks (PROTOCOL.md §2). It knows nothing of rooms or platforms, and
  * nothing of which network a transport is: only the Transport seam.
+ *
+ * What a sender can do is bounded here, before anything is stored: each
+ * authenticated copy takes a token of its sender's bucket (limits.perSender),
+ * a message is one message per (sender, uuid), and an unverified (unsigned)
+ * copy never counts as an ack nor changes channel preferences.
  */
 import { EventEmitter } from 'node:events';
 import pLimit from 'p-limit';
 import type { LimitFunction } from 'p-limit';
+import { npubOf } from '../identity/keys.js';
 import type { Identity, PublicIdentity } from '../identity/keys.js';
 import { encodeMagnet } from '../identity/magnet.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { OncePerWindow } from '../observability/rejections.js';
 import {
   newAck,
   newMessage,
@@ -23,6 +30,8 @@ import type { Store } from '../store/store.js';
 import type { InboundEnvelope, RejectSink, SendReport, Transport, TransportId } from '../transports/transport.js';
 import { authenticate, proofMatches } from './authenticate.js';
 import type { BroadcasterEventMap } from './events.js';
+import { DEFAULT_SENDER_LIMIT, SenderLimiter } from './sender-limiter.js';
+import type { SenderLimit } from './sender-limiter.js';
 
 export interface BroadcasterOptions {
   readonly identity: Identity;
@@ -38,6 +47,8 @@ export interface BroadcasterOptions {
    * timeout measures the network, not a queue of our own work.
    */
   readonly maxConcurrentSends: number;
+  /** Token bucket per sender for inbound copies (config limits.perSender); default DEFAULT_SENDER_LIMIT. */
+  readonly perSender?: SenderLimit;
   readonly now?: () => number;
 }
 
@@ -65,10 +76,13 @@ export class Broadcaster {
   readonly magnetLink: string;
   private readonly events = new EventEmitter();
   private readonly pending = new Set<Promise<unknown>>();
-  /** uuid → local time its first copy arrived, for "also via X (+N ms)". */
+  /** sender + uuid → local time its first copy arrived, for "also via X (+N ms)". */
   private readonly firstSeen = new Map<string, number>();
   private readonly now: () => number;
   private readonly sendSlots: LimitFunction;
+  private readonly senders: SenderLimiter;
+  /** Log lines for dropped or ignored input: one per key per window, the rest only counted. */
+  private readonly once: OncePerWindow;
   private allStarted: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: BroadcasterOptions) {
@@ -76,6 +90,8 @@ export class Broadcaster {
     this.magnetLink = encodeMagnet(opts.identity);
     this.now = opts.now ?? Date.now;
     this.sendSlots = pLimit(opts.maxConcurrentSends);
+    this.senders = new SenderLimiter(opts.perSender ?? DEFAULT_SENDER_LIMIT, this.now);
+    this.once = new OncePerWindow(60_000, 1000, this.now);
   }
 
   get transports(): readonly Transport[] {
@@ -131,6 +147,10 @@ export class Broadcaster {
    * that failed last time. Records the result in the store.
    */
   async deliver(to: PublicIdentity, message: PlainMessage, only?: readonly TransportId[]): Promise<Delivery> {
+    // The same limits a receiving roomcast applies: what it would drop as oversized is not sent.
+    if (message.content.length > this.opts.limits.maxContentChars) {
+      throw new MessageTooLargeError(`message is longer than ${this.opts.limits.maxContentChars} characters`);
+    }
     const json = serializeChatMessage(message);
     if (Buffer.byteLength(json) > this.opts.limits.maxBytes) {
       throw new MessageTooLargeError(`message is larger than ${this.opts.limits.maxBytes} bytes once encoded`);
@@ -194,9 +214,27 @@ export class Broadcaster {
       return;
     }
     const { message, sender } = auth.value;
-    this.opts.metrics.received.inc({ transport: e.transport, kind: message.type === 'message' ? 'message' : 'ack' });
+    const kind = message.type === 'message' ? 'message' : 'ack';
+    // Unsigned copies get a bucket of their own: forging a contact's unsigned copies cannot spend the contact's tokens.
+    if (!this.senders.take(`${e.verified ? 'v' : 'u'}:${sender.xOnly}`)) {
+      this.opts.metrics.rateLimited.inc({ transport: e.transport, kind });
+      this.logOnce(`rate:${sender.xOnly}`, { from: npubOf(sender), transport: e.transport, verified: e.verified }, 'dropping copies from a sender over its rate limit (limits.perSender); nothing of them is stored');
+      return;
+    }
+    if (message.type === 'acknowledgment' && !e.verified) {
+      // Anyone can send an unsigned copy in anyone's name: it must not mark our message delivered nor steer our channels.
+      this.opts.metrics.unverifiedIgnored.inc({ transport: e.transport, what: 'ack' });
+      this.logOnce('unverified:ack', { transport: e.transport }, 'ignored an unsigned acknowledgment: only a signed copy counts as an ack');
+      return;
+    }
+    this.opts.metrics.received.inc({ transport: e.transport, kind });
     if (message.type === 'message') await this.onMessage(message, sender, e);
     else await this.onAck(message, sender, e);
+  }
+
+  private logOnce(key: string, fields: Record<string, unknown>, msg: string): void {
+    const logNow = this.once.hit(key);
+    if (logNow) this.opts.log.warn({ ...fields, ...(logNow.suppressed ? { repeatsSuppressed: logNow.suppressed } : {}) }, msg);
   }
 
   private async onMessage(message: PlainMessage, sender: PublicIdentity, e: InboundEnvelope): Promise<void> {
@@ -212,24 +250,34 @@ export class Broadcaster {
       endpoint: e.endpoint,
       receivedAt: e.receivedAt,
     });
+    const seenKey = `${sender.xOnly}/${message.uuid}`;
     if (!first) {
       this.opts.metrics.duplicates.inc({ transport: e.transport });
-      const firstAt = this.firstSeen.get(message.uuid) ?? (await this.opts.store.getMessage(this.identity.xOnly, message.uuid))?.receivedAt ?? e.receivedAt;
+      const firstAt = this.firstSeen.get(seenKey) ?? (await this.opts.store.getMessage(this.identity.xOnly, message.uuid, sender.xOnly))?.receivedAt ?? e.receivedAt;
       this.events.emit('copy', { uuid: message.uuid, via: e.transport, endpoint: e.endpoint, receivedAt: e.receivedAt, afterFirstMs: Math.max(0, e.receivedAt - firstAt) });
       return;
     }
-    this.rememberFirst(message.uuid, e.receivedAt);
-    if (message.channelPreferences) await this.applyStated(sender, message);
+    this.rememberFirst(seenKey, e.receivedAt);
+    if (message.channelPreferences) {
+      if (e.verified) await this.applyStated(sender, message);
+      else {
+        this.opts.metrics.unverifiedIgnored.inc({ transport: e.transport, what: 'channel-preferences' });
+        this.logOnce('unverified:channel-preferences', { transport: e.transport }, 'ignored channel preferences in an unsigned copy: only signed copies change them');
+      }
+    }
     this.events.emit('message', { message, sender, via: e.transport, endpoint: e.endpoint, receivedAt: e.receivedAt, verified: e.verified });
     this.track(this.sendAck(message, sender, e));
   }
 
+  /** A signed ack copy (unsigned ones never get here): it counts only from a recipient of the message. */
   private async onAck(ack: Acknowledgment, sender: PublicIdentity, e: InboundEnvelope): Promise<void> {
-    const original = await this.opts.store.getMessage(this.identity.xOnly, ack.originalMessageUuid);
-    if (!original || original.direction !== 'out') return; // not ours (or long gone): nothing to update
-    if (original.peer !== sender.xOnly) {
-      this.opts.reject({ transport: e.transport, endpoint: e.endpoint }, { code: 'sender-mismatch', detail: 'an ack came from someone the message was not sent to' });
-      return;
+    const original = await this.opts.store.getMessage(this.identity.xOnly, ack.originalMessageUuid, sender.xOnly);
+    if (!original || original.direction !== 'out') {
+      const ours = await this.opts.store.getMessage(this.identity.xOnly, ack.originalMessageUuid);
+      if (ours?.direction === 'out') {
+        this.opts.reject({ transport: e.transport, endpoint: e.endpoint }, { code: 'sender-mismatch', detail: 'an ack came from someone the message was not sent to' });
+      }
+      return; // not ours (or long gone): nothing to update
     }
     const outcome = await this.opts.store.recordAck({
       owner: this.identity.xOnly,
@@ -275,12 +323,12 @@ export class Broadcaster {
     }
   }
 
-  private rememberFirst(uuid: string, at: number): void {
+  private rememberFirst(key: string, at: number): void {
     if (this.firstSeen.size >= FIRST_SEEN_CACHE) {
       const oldest = this.firstSeen.keys().next().value;
       if (oldest !== undefined) this.firstSeen.delete(oldest);
     }
-    this.firstSeen.set(uuid, at);
+    this.firstSeen.set(key, at);
   }
 
   private track(p: Promise<unknown>): void {

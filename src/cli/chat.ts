@@ -1,64 +1,58 @@
 /**
  * `roomcast chat`: the prototype's terminal client. Each line typed is sent on
  * every transport; what arrives is shown once, with where it came from first
- * and where else it arrived (collected for a moment after the first copy).
+ * and where else it arrived (see chat-session.ts for what is shown, and
+ * chat-screen.ts for how lines are printed above the one being typed).
+ *
+ * chat holds a transient MQTT session (a client id of its own, clean
+ * session): it can run beside `roomcast listen` (or the service) as the same
+ * identity without the two knocking each other off the broker. What was sent
+ * while no chat ran comes from the relays (Nostr resumes from its stored
+ * cursor) and XMTP; MQTT's queue for offline delivery belongs to the listener.
  */
-import { createInterface } from 'node:readline';
-import type { CopyEvent } from '../broadcaster/events.js';
-import { decodeMagnet, sameIdentity } from '../identity/magnet.js';
+import { decodeMagnet } from '../identity/magnet.js';
 import { openNode } from '../node.js';
-import { formatAck, formatArrival, formatDelivery } from './format.js';
+import { ChatScreen } from './chat-screen.js';
+import { ChatSession, peerDisplayName } from './chat-session.js';
+import { formatConnected } from './format.js';
 import { cliConfig } from './node-options.js';
 import type { NodeCliOptions } from './node-options.js';
-
-type Out = (s: string) => void;
-
-/** How long later copies of a message are gathered before its arrival line is printed. */
-const ARRIVAL_WINDOW_MS = 1500;
 
 export interface ChatOptions extends NodeCliOptions {
   identity: string;
   to: string;
+  /** How to show the peer (default: the link's dn=, else a short npub). */
+  name?: string;
 }
 
-export async function chat(o: ChatOptions, out: Out): Promise<void> {
+export async function chat(o: ChatOptions): Promise<void> {
   const peer = decodeMagnet(o.to);
-  const node = await openNode(cliConfig(o, true), { identityFile: o.identity });
+  const peerName = peerDisplayName(peer, o.to, o.name);
+  const node = await openNode(cliConfig(o, { quiet: true, transientSession: true }), { identityFile: o.identity });
   const { broadcaster } = node;
-  const copies = new Map<string, CopyEvent[]>();
-
-  broadcaster.on('message', (e) => {
-    const who = sameIdentity(e.sender, peer) ? 'Them' : e.sender.ethAddress.slice(0, 10);
-    out(`\n${who}${e.verified ? '' : ' (unverified)'}: ${e.message.content}\n`);
-    copies.set(e.message.uuid, []);
-    setTimeout(() => {
-      out(`  ${formatArrival(e.via, copies.get(e.message.uuid) ?? [])}\n`);
-      copies.delete(e.message.uuid);
-    }, ARRIVAL_WINDOW_MS).unref();
-  });
-  broadcaster.on('copy', (e) => copies.get(e.uuid)?.push(e));
-  broadcaster.on('ack', (e) => {
-    if (e.firstOnProtocol) out(`  ${formatAck(e)}\n`);
-  });
-
-  await broadcaster.start();
-  out(`Chatting as ${broadcaster.magnetLink}\nwith ${peer.ethAddress}. Type a message and press Enter; /quit or Ctrl-D to leave.\n`);
-
-  const rl = createInterface({ input: process.stdin, terminal: false });
+  const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
+  const screen = new ChatScreen({ input: process.stdin, output: process.stdout, terminal });
+  const session = new ChatSession({ broadcaster, peer, peerName, view: screen });
   try {
-    for await (const line of rl) {
-      const text = line.trim();
-      if (text === '/quit') break;
-      if (text === '') continue;
-      try {
-        const delivery = await broadcaster.send(peer, text);
-        out(`You: ${text}\n  ${formatDelivery(delivery.reports)}\n`);
-      } catch (err) {
-        out(`  ✗ not sent: ${(err as Error).message}\n`);
-      }
+    await broadcaster.start();
+    const networks = broadcaster.transports
+      .map((t) => {
+        const status = t.status();
+        return formatConnected(t.id, status.filter((s) => s.connected).length, status.length);
+      })
+      .join(' · ');
+    session.start([
+      `Chatting as ${broadcaster.magnetLink}`,
+      `with ${peerName} (${peer.ethAddress}). Connected: ${networks || 'no network'}.`,
+      'Type a message and press Enter; /help for commands, /quit or Ctrl-D to leave.',
+    ]);
+    screen.prompt();
+    for await (const line of screen.lines()) {
+      screen.forgetEntered(line);
+      if (!(await session.input(line))) break;
     }
   } finally {
-    rl.close();
+    screen.close();
     await broadcaster.idle();
     await node.close();
   }

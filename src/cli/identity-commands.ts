@@ -32,8 +32,9 @@ export async function identityNew(o: { out: string; force: boolean; json: boolea
   print(id, o.json, out);
 }
 
-export async function identityShow(file: string, o: { json: boolean; magnet: boolean }, out: Out): Promise<void> {
-  const id = await loadIdentity(file);
+/** Prints the public parts of a key file; a key file open to other users is warned about on stderr. */
+export async function identityShow(file: string, o: { json: boolean; magnet: boolean }, out: Out, err: Out = (s) => process.stderr.write(s)): Promise<void> {
+  const id = await loadIdentity(file, { onWarning: (message) => err(`roomcast: warning: ${message}\n`) });
   if (o.magnet) out(`${encodeMagnet(id)}\n`);
   else print(id, o.json, out);
 }

@@ -1,15 +1,13 @@
 /**
  * The `roomcast` command line. Parsing is commander's; each command lives in
- * its own module and returns an exit code. Errors are printed as one line
- * ("roomcast: …") without stack traces or secrets.
+ * its own module. Errors are printed as one line ("roomcast: …") without
+ * stack traces or secrets, and map to the exit statuses of exit-codes.ts
+ * (0 success, 1 the world said no, 2 the command was wrong).
  */
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError } from '../config/load.js';
-import { KeyFileError } from '../identity/key-file.js';
-import { MagnetLinkError } from '../identity/magnet.js';
-import { MessageTooLargeError } from '../broadcaster/broadcaster.js';
 import { identityNew, identityShow } from './identity-commands.js';
 import { chat } from './chat.js';
+import { classifyError, EXIT } from './exit-codes.js';
 import { listen, send } from './messaging.js';
 import { relay } from './relay.js';
 import { startService } from './service.js';
@@ -23,14 +21,20 @@ function withNodeOptions(cmd: Command): Command {
     .option('--nostr <url>', 'Nostr relay URL (repeatable; replaces the configured endpoints)', collect)
     .option('--xmtp', 'use XMTP too when --mqtt/--nostr name the endpoints (XMTP has none to name)')
     .option('--data-dir <dir>', 'data directory (database, transport state); env ROOMCAST_DATA_DIR')
-    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent; env ROOMCAST_LOG_LEVEL');
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent; env ROOMCAST_LOG_LEVEL')
+    .option('--log-format <format>', 'auto|json|pretty (auto: pretty on a terminal, else JSON); env ROOMCAST_LOG_FORMAT');
 }
 
-export function buildProgram(out: (s: string) => void = (s) => process.stdout.write(s)): Command {
+export function buildProgram(out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Command {
   const program = new Command('roomcast')
     .description('Bridge chat rooms to Nostr, XMTP and MQTT; talk to magnet-link identities from the terminal.')
     .version('0.1.0')
-    .configureOutput({ writeOut: out, writeErr: (s) => process.stderr.write(s) })
+    .configureOutput({
+      writeOut: out,
+      writeErr: err,
+      // commander's "error: unknown option '--x'" in our one-line form.
+      outputError: (text, write) => write(`roomcast: ${text.replace(/^error: /, '')}`),
+    })
     .showHelpAfterError('(run "roomcast --help" for usage)')
     .exitOverride();
 
@@ -48,7 +52,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .argument('<file>', 'key file')
     .option('--json', 'print as JSON', false)
     .option('--magnet', 'print only the magnet link (for scripts)', false)
-    .action(async (file: string, o: { json: boolean; magnet: boolean }) => identityShow(file, o, out));
+    .action(async (file: string, o: { json: boolean; magnet: boolean }) => identityShow(file, o, out, err));
 
   withNodeOptions(
     program
@@ -56,7 +60,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       .description('send one message to a magnet link on every transport; exit 0 only if at least one delivered')
       .requiredOption('--identity <file>', 'your key file')
       .requiredOption('--to <magnet>', "the recipient's magnet link")
-      .addOption(new Option('--wait-ack <seconds>', 'wait this long for acknowledgments and print them').argParser(parseSeconds))
+      .addOption(new Option('--wait-ack <seconds>', "wait this long for this message's acknowledgments and print them").argParser(parseSeconds))
       .option('--json', 'print JSON lines instead of text', false)
       .argument('<text...>', 'the message'),
   ).action(async (text: string[], o) => send(text.join(' '), o, out));
@@ -64,19 +68,20 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
   withNodeOptions(
     program
       .command('listen')
-      .description('print each new message as it arrives (JSON lines with --json) and acknowledge it')
+      .description('print each new message as it arrives (JSON lines with --json, after a "ready" line) and acknowledge it')
       .requiredOption('--identity <file>', 'your key file')
-      .option('--json', 'print one JSON line per message', false)
-      .addOption(new Option('--count <n>', 'exit after n new messages').argParser(parsePositiveInt)),
-  ).action(async (o) => listen(o, out));
+      .option('--json', 'print a ready line, then one JSON line per message', false)
+      .addOption(new Option('--count <n>', 'print n new messages, then exit').argParser(parsePositiveInt)),
+  ).action(async (o) => listen(o, out, err));
 
   withNodeOptions(
     program
       .command('chat')
-      .description('interactive chat with one magnet link: type a line to send it')
+      .description('interactive chat with one magnet link: type a line to send it; /help for commands')
       .requiredOption('--identity <file>', 'your key file')
-      .requiredOption('--to <magnet>', "the other side's magnet link"),
-  ).action(async (o) => chat(o, out));
+      .requiredOption('--to <magnet>', "the other side's magnet link")
+      .option('--name <name>', "how to show the other side (default: the link's dn=, else a short npub)"),
+  ).action(async (o) => chat(o));
 
   program
     .command('relay')
@@ -100,42 +105,40 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
   return program;
 }
 
+function invalid(message: string): CommanderError {
+  return new CommanderError(EXIT.usage, 'roomcast.invalidArgument', message);
+}
+
 function parseSeconds(v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || n > 3600) throw new CommanderError(2, 'roomcast.invalidArgument', `--wait-ack must be a number of seconds between 0 and 3600, got "${v}"`);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 3600) throw invalid(`--wait-ack must be a number of seconds between 0 and 3600, got "${v}"`);
   return n;
 }
 
 function parsePort(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CommanderError(2, 'roomcast.invalidArgument', `--port must be a TCP port (0-65535), got "${v}"`);
+  if (v.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw invalid(`--port must be a TCP port (0-65535), got "${v}"`);
   return n;
 }
 
 function parsePositiveInt(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new CommanderError(2, 'roomcast.invalidArgument', `--count must be a positive whole number, got "${v}"`);
+  if (!Number.isInteger(n) || n < 1) throw invalid(`--count must be a positive whole number, got "${v}"`);
   return n;
 }
 
 /** Runs the CLI; resolves to the process exit code. */
-export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+export async function main(argv: readonly string[], err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
+  const program = buildProgram(undefined, err);
   try {
     await program.parseAsync([...argv]);
     const code = process.exitCode;
-    return typeof code === 'number' ? code : 0;
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
-      if (err.code === 'roomcast.invalidArgument') process.stderr.write(`roomcast: ${err.message}\n`);
-      return err.exitCode || 2;
-    }
-    if (err instanceof ConfigError || err instanceof KeyFileError || err instanceof MagnetLinkError || err instanceof MessageTooLargeError) {
-      process.stderr.write(`roomcast: ${err.message}\n`);
-      return 2;
-    }
-    process.stderr.write(`roomcast: unexpected error: ${(err as Error).message}\n`);
-    return 1;
+    return typeof code === 'number' ? code : EXIT.ok;
+  } catch (e) {
+    // Our own argument parsers' messages; commander printed its own errors already.
+    if (e instanceof CommanderError && e.code === 'roomcast.invalidArgument') err(`roomcast: ${e.message}\n`);
+    const { code, line } = classifyError(e);
+    if (line !== undefined) err(`roomcast: ${line}\n`);
+    return code;
   }
 }

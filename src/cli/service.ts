@@ -13,20 +13,38 @@ import { encodeMagnet } from '../identity/magnet.js';
 import { openNode } from '../node.js';
 import type { Platform } from '../platforms/platform.js';
 import { openQueueBackend } from '../queue/index.js';
+import type { QueueBackend } from '../queue/index.js';
 import { cliConfig, untilSignal } from './node-options.js';
 import type { NodeCliOptions } from './node-options.js';
 
 type Out = (s: string) => void;
 
+/**
+ * What `roomcast start` says about rooms. No chat-platform adapter exists yet
+ * (the in-memory platform is for tests), so no room can be bridged: say so
+ * plainly, rather than a bare "running" that suggests rooms are.
+ */
+export const NO_PLATFORM_NOTICE = [
+  'No rooms are bridged: no chat platform is configured. This version has no platform adapter to configure yet',
+  '(the Matrix and Discord adapters are not available; when one is, it is set up in the config file).',
+  'Meanwhile the service identity listens and acknowledges on every transport.',
+].join('\n');
+
 export async function startService(o: NodeCliOptions, out: Out, role: ProcessRole = 'all'): Promise<void> {
-  const loaded = cliConfig(o, false);
+  const loaded = cliConfig(o, { quiet: false });
   const { config } = loaded;
   if (role === 'worker' && !config.queue.redisUrl) {
     throw new ConfigError('roomcast worker shares the job queues with other processes: set REDIS_URL (the embedded queue serves one process only)');
   }
   const node = await openNode(loaded, { createIdentity: true });
   const { broadcaster, log } = node;
-  const queue = await openQueueBackend({ ...(config.queue.redisUrl ? { redisUrl: config.queue.redisUrl } : {}), dataDir: loaded.dataDir, log });
+  let queue: QueueBackend;
+  try {
+    queue = await openQueueBackend({ ...(config.queue.redisUrl ? { redisUrl: config.queue.redisUrl } : {}), dataDir: loaded.dataDir, log });
+  } catch (err) {
+    await node.close(); // e.g. the embedded queue is in use by another process
+    throw err;
+  }
   try {
     if (role === 'all') {
       broadcaster.on('message', (e) =>
@@ -49,11 +67,14 @@ export async function startService(o: NodeCliOptions, out: Out, role: ProcessRol
       queueConfig: config.queue,
     });
     const endpoints = broadcaster.transports.map((t) => `${t.id}: ${t.capabilities.endpoints.length}`).join(', ') || 'none';
-    log.info({ role, config: loaded.source ?? '(built-in defaults)', dataDir: loaded.dataDir, queue: `${queue.kind} ${queue.location}`, endpoints }, 'roomcast started');
+    log.info({ role, config: loaded.source ?? '(built-in defaults)', dataDir: loaded.dataDir, queue: `${queue.kind} ${queue.location}`, endpoints, platforms: platforms.length }, 'roomcast started');
+    // Workers never hold platforms (the `start` process does); only `start` has rooms to speak of.
+    const noRooms = role === 'all' && platforms.length === 0;
+    if (noRooms) log.warn({ role }, 'no chat platform configured: no rooms are bridged');
     out(
       role === 'all'
-        ? `roomcast is running. Identity: ${encodeMagnet(node.identity)}\nQueues: ${queue.kind} (${queue.location}). Press Ctrl-C to stop.\n`
-        : `roomcast worker is running. Queues: ${queue.kind} (${queue.location}). Press Ctrl-C to stop.\n`,
+        ? `roomcast started. Service identity: ${encodeMagnet(node.identity)}\n${noRooms ? `${NO_PLATFORM_NOTICE}\n` : ''}Queues: ${queue.kind} (${queue.location}). Press Ctrl-C to stop.\n`
+        : `roomcast worker started. Queues: ${queue.kind} (${queue.location}). Press Ctrl-C to stop.\n`,
     );
     await untilSignal();
     log.info('stopping');

@@ -1,12 +1,13 @@
 /**
  * Loads the configuration once: built-in defaults ← the config file ←
- * environment variables ← command-line overrides. Errors name the key and the
- * file; secret values never appear in them.
+ * environment variables ← command-line overrides. An error names the key and
+ * where its value came from (the file, the environment variable or the flag),
+ * on one line; secret values never appear in it.
  */
-import { readFileSync } from 'node:fs';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
 import { ConfigSchema } from './schema.js';
 import type { Config } from './schema.js';
 
@@ -25,6 +26,13 @@ export interface ConfigOverrides {
   xmtp?: boolean;
   dataDir?: string;
   logLevel?: string;
+  logFormat?: string;
+  /**
+   * `transient`: this process holds a clean MQTT session under a client id of
+   * its own instead of the identity's persistent one (chat, send), so it can
+   * run beside a listener of the same identity. Not a flag: set by commands.
+   */
+  mqttSession?: 'persistent' | 'transient';
 }
 
 /** A loaded config plus the derived paths every role needs. */
@@ -39,20 +47,23 @@ export interface LoadedConfig {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** Dotted key → where its value came from ("environment variable X", "flag --x"). */
+type Origins = Map<string, string>;
+
 /** The file read when ROOMCAST_CONFIG is not set and it exists in the working directory. */
 export const LOCAL_CONFIG_FILE = 'roomcast.yaml';
+
+/** Issues named in one error message; the rest are counted. */
+const MAX_ISSUES_SHOWN = 3;
 
 export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = {}, cwd = process.cwd()): LoadedConfig {
   const path = env.ROOMCAST_CONFIG ? resolve(cwd, env.ROOMCAST_CONFIG) : existsSync(join(cwd, LOCAL_CONFIG_FILE)) ? join(cwd, LOCAL_CONFIG_FILE) : undefined;
   const raw = path ? readConfigFile(path) : {};
-  applyEnv(raw, env);
-  applyOverrides(raw, overrides);
+  const origins: Origins = new Map();
+  applyEnv(raw, env, origins);
+  applyOverrides(raw, overrides, origins);
   const parsed = ConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const where = path ? ` in ${path}` : '';
-    const lines = parsed.error.issues.slice(0, 5).map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new ConfigError(`invalid configuration${where}:\n${lines.join('\n')}`);
-  }
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error.issues, origins, path));
   const config = parsed.data;
   const dataDir = resolve(cwd, config.dataDir);
   // The XMTP databases belong with the rest of the node's state unless placed elsewhere on purpose.
@@ -65,6 +76,33 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     identityFile: config.identityFile ? resolve(cwd, config.identityFile) : join(dataDir, 'identity.json'),
     storeUrl: config.store.url ?? `file:${join(dataDir, 'roomcast.db')}`,
   };
+}
+
+/**
+ * One line: each issue as "<key> (<where it came from>): <problem>". Where:
+ * the environment variable or flag that set the key (or a key above it),
+ * else the config file, else the built-in defaults.
+ */
+function describeIssues(issues: ReadonlyArray<z.ZodError['issues'][number]>, origins: Origins, file: string | undefined): string {
+  const shown = issues.slice(0, MAX_ISSUES_SHOWN).map((i) => {
+    const key = i.path.map(String).join('.') || '(top level)';
+    const from = originOf(key, origins) ?? (file ? `in ${file}` : 'built-in default');
+    return `${key} (${from}): ${i.message}`;
+  });
+  const more = issues.length > MAX_ISSUES_SHOWN ? ` (and ${issues.length - MAX_ISSUES_SHOWN} more)` : '';
+  return `invalid configuration: ${shown.join('; ')}${more}`;
+}
+
+function originOf(key: string, origins: Origins): string | undefined {
+  let best: string | undefined;
+  let bestLength = -1;
+  for (const [prefix, origin] of origins) {
+    if ((key === prefix || key.startsWith(`${prefix}.`)) && prefix.length > bestLength) {
+      best = origin;
+      bestLength = prefix.length;
+    }
+  }
+  return best;
 }
 
 /** Parses one config file (YAML or JSON) to a plain object; errors name the file. */
@@ -100,34 +138,83 @@ function list(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-/** Secret from VAR or from the file named by VAR_FILE. */
-function secret(env: Env, name: string): string | undefined {
-  if (env[name]) return env[name];
+/** Secret from VAR or from the file named by VAR_FILE; returns which of the two it came from. */
+function secret(env: Env, name: string): { value: string; from: string } | undefined {
+  if (env[name]) return { value: env[name], from: `environment variable ${name}` };
   const file = env[`${name}_FILE`];
   if (!file) return undefined;
   try {
-    return readFileSync(file, 'utf8').trim();
+    return { value: readFileSync(file, 'utf8').trim(), from: `file ${file} named by ${name}_FILE` };
   } catch (err) {
     throw new ConfigError(`cannot read ${name}_FILE (${file}): ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
   }
 }
 
-function applyEnv(raw: Record<string, unknown>, env: Env): void {
-  if (env.ROOMCAST_DATA_DIR) raw.dataDir = env.ROOMCAST_DATA_DIR;
-  if (env.ROOMCAST_LOG_LEVEL) raw.logLevel = env.ROOMCAST_LOG_LEVEL;
-  if (env.ROOMCAST_IDENTITY_FILE) raw.identityFile = env.ROOMCAST_IDENTITY_FILE;
-  if (env.ROOMCAST_STORE_URL) section(raw, 'store').url = env.ROOMCAST_STORE_URL;
-  const redisUrl = secret(env, 'REDIS_URL');
-  if (redisUrl) section(raw, 'queue').redisUrl = redisUrl;
-  const token = secret(env, 'ROOMCAST_STORE_AUTH_TOKEN');
-  if (token) section(raw, 'store').authToken = token;
-  if (env.ROOMCAST_MQTT_BROKERS !== undefined) section(raw, 'transports', 'mqtt').brokers = list(env.ROOMCAST_MQTT_BROKERS);
-  if (env.ROOMCAST_NOSTR_RELAYS !== undefined) section(raw, 'transports', 'nostr').relays = list(env.ROOMCAST_NOSTR_RELAYS);
+/**
+ * An endpoint list from the environment. Set but empty (or only commas) is
+ * refused rather than read as "no endpoints", which would turn the network
+ * off without a word.
+ */
+function endpointList(env: Env, name: string, what: string, key: string): string[] | undefined {
+  const value = env[name];
+  if (value === undefined) return undefined;
+  const items = list(value);
+  if (items.length === 0) {
+    throw new ConfigError(
+      `environment variable ${name} is set but names no ${what}: unset it to use the configured ${what}s, or set ${key}.enabled: false in the config file to turn this network off`,
+    );
+  }
+  return items;
 }
 
-function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides): void {
-  if (o.dataDir) raw.dataDir = o.dataDir;
-  if (o.logLevel) raw.logLevel = o.logLevel;
+function applyEnv(raw: Record<string, unknown>, env: Env, origins: Origins): void {
+  const set = (name: string, key: string, apply: (v: string) => void) => {
+    const v = env[name];
+    if (!v) return;
+    apply(v);
+    origins.set(key, `environment variable ${name}`);
+  };
+  set('ROOMCAST_DATA_DIR', 'dataDir', (v) => (raw.dataDir = v));
+  set('ROOMCAST_LOG_LEVEL', 'logLevel', (v) => (raw.logLevel = v));
+  set('ROOMCAST_LOG_FORMAT', 'logFormat', (v) => (raw.logFormat = v));
+  set('ROOMCAST_IDENTITY_FILE', 'identityFile', (v) => (raw.identityFile = v));
+  set('ROOMCAST_STORE_URL', 'store.url', (v) => (section(raw, 'store').url = v));
+  const redisUrl = secret(env, 'REDIS_URL');
+  if (redisUrl) {
+    section(raw, 'queue').redisUrl = redisUrl.value;
+    origins.set('queue.redisUrl', redisUrl.from);
+  }
+  const token = secret(env, 'ROOMCAST_STORE_AUTH_TOKEN');
+  if (token) {
+    section(raw, 'store').authToken = token.value;
+    origins.set('store.authToken', token.from);
+  }
+  const brokers = endpointList(env, 'ROOMCAST_MQTT_BROKERS', 'broker', 'transports.mqtt');
+  if (brokers) {
+    section(raw, 'transports', 'mqtt').brokers = brokers;
+    origins.set('transports.mqtt.brokers', 'environment variable ROOMCAST_MQTT_BROKERS');
+  }
+  const relays = endpointList(env, 'ROOMCAST_NOSTR_RELAYS', 'relay', 'transports.nostr');
+  if (relays) {
+    section(raw, 'transports', 'nostr').relays = relays;
+    origins.set('transports.nostr.relays', 'environment variable ROOMCAST_NOSTR_RELAYS');
+  }
+}
+
+function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides, origins: Origins): void {
+  if (o.dataDir) {
+    raw.dataDir = o.dataDir;
+    origins.set('dataDir', 'flag --data-dir');
+  }
+  if (o.logLevel) {
+    raw.logLevel = o.logLevel;
+    origins.set('logLevel', 'flag --log-level');
+  }
+  if (o.logFormat) {
+    raw.logFormat = o.logFormat;
+    origins.set('logFormat', 'flag --log-format');
+  }
+  if (o.mqttSession) section(raw, 'transports', 'mqtt').session = o.mqttSession;
   // Endpoints named on the command line replace the configured ones; naming
   // only one network's endpoints turns the other network off, so
   // `--mqtt URL` alone does not also dial the default public relays.
@@ -139,7 +226,14 @@ function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides): void 
     mqtt.enabled = (o.mqttBrokers?.length ?? 0) > 0;
     nostr.enabled = (o.nostrRelays?.length ?? 0) > 0;
     section(raw, 'transports', 'xmtp').enabled = o.xmtp === true;
+    const flags = o.mqttBrokers && o.nostrRelays ? 'flags --mqtt/--nostr' : o.mqttBrokers ? 'flag --mqtt' : 'flag --nostr';
+    origins.set('transports.mqtt.enabled', flags);
+    origins.set('transports.nostr.enabled', flags);
+    origins.set('transports.mqtt.brokers', o.mqttBrokers ? 'flag --mqtt' : flags);
+    origins.set('transports.nostr.relays', o.nostrRelays ? 'flag --nostr' : flags);
+    origins.set('transports.xmtp.enabled', o.xmtp ? 'flag --xmtp' : flags);
   } else if (o.xmtp !== undefined) {
     section(raw, 'transports', 'xmtp').enabled = o.xmtp;
+    origins.set('transports.xmtp.enabled', 'flag --xmtp');
   }
 }

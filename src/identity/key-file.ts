@@ -59,14 +59,31 @@ export async function saveIdentity(path: string, id: Identity, overwrite = false
   }
 }
 
-/** Reads and validates a key file written by saveIdentity. */
-export async function loadIdentity(path: string): Promise<Identity> {
+export interface LoadIdentityOptions {
+  /**
+   * Told (one line, no key material) when the key file is open to other
+   * users; loading goes on. Callers that run for people pass their logger or
+   * stderr here; without it nothing is said.
+   */
+  readonly onWarning?: (message: string) => void;
+}
+
+/**
+ * Reads and validates a key file written by saveIdentity. A file that group
+ * or others may read or write is still loaded (refusing would stop a running
+ * deployment over a chmod), but `onWarning` hears about it.
+ */
+export async function loadIdentity(path: string, opts: LoadIdentityOptions = {}): Promise<Identity> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new KeyFileError(path, code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'error'})`);
+  }
+  if (opts.onWarning) {
+    const warning = await keyFilePermissionWarning(path);
+    if (warning) opts.onWarning(warning);
   }
   let json: unknown;
   try {
@@ -86,12 +103,39 @@ export async function loadIdentity(path: string): Promise<Identity> {
   }
 }
 
+/**
+ * A one-line warning when group or others have any access to the key file
+ * (mode & 0o077), else undefined. POSIX modes only: on Windows, which has no
+ * such bits, never warns.
+ */
+export async function keyFilePermissionWarning(path: string): Promise<string | undefined> {
+  if (process.platform === 'win32') return undefined;
+  let mode: number;
+  try {
+    mode = (await stat(path)).mode & 0o777;
+  } catch {
+    return undefined;
+  }
+  if ((mode & 0o077) === 0) return undefined;
+  const who = mode & 0o007 ? 'all users' : 'its group';
+  return `identity file ${path} is open to ${who} (mode ${mode.toString(8).padStart(4, '0')}); anyone who reads it can act as this identity: run chmod 600 ${path}`;
+}
+
 /** Loads `path`, creating a fresh identity there first if it does not exist. */
-export async function loadOrCreateIdentity(path: string, create: () => Identity): Promise<{ identity: Identity; created: boolean }> {
-  if (await exists(path)) return { identity: await loadIdentity(path), created: false };
+export async function loadOrCreateIdentity(
+  path: string,
+  create: () => Identity,
+  opts: LoadIdentityOptions = {},
+): Promise<{ identity: Identity; created: boolean }> {
+  if (await exists(path)) return { identity: await loadIdentity(path, opts), created: false };
   const identity = create();
   await saveIdentity(path, identity);
   return { identity, created: true };
+}
+
+/** True when something exists at `path` (for callers that must decide before creating one). */
+export async function keyFileExists(path: string): Promise<boolean> {
+  return exists(path);
 }
 
 async function exists(path: string): Promise<boolean> {

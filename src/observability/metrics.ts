@@ -11,6 +11,12 @@ export interface Metrics {
   readonly duplicates: Counter<'transport'>;
   readonly sent: Counter<'transport' | 'outcome'>;
   readonly sendLatency: Histogram<'transport'>;
+  /** Authenticated copies dropped, unstored, because their sender was over its token bucket (limits.perSender). */
+  readonly rateLimited: Counter<'transport' | 'kind'>;
+  /** Parts of unverified (unsigned) copies that were ignored: 'ack' (not counted as an ack), 'channel-preferences'. */
+  readonly unverifiedIgnored: Counter<'transport' | 'what'>;
+  /** Messages from non-contacts not queued into a room because its queue of such messages was full. */
+  readonly inboxRefused: Counter<'platform'>;
 }
 
 export function createMetrics(registry = new Registry()): Metrics {
@@ -45,6 +51,24 @@ export function createMetrics(registry = new Registry()): Metrics {
       help: 'Time until the fastest endpoint of a transport accepted a send',
       labelNames: ['transport'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'roomcast_inbound_rate_limited_total',
+      help: 'Authenticated inbound copies dropped unstored because their sender was over its rate limit, by transport and kind',
+      labelNames: ['transport', 'kind'] as const,
+      registers: [registry],
+    }),
+    unverifiedIgnored: new Counter({
+      name: 'roomcast_inbound_unverified_ignored_total',
+      help: 'Unverified (unsigned) inbound copies whose ack or channel preferences were ignored, by transport and what',
+      labelNames: ['transport', 'what'] as const,
+      registers: [registry],
+    }),
+    inboxRefused: new Counter({
+      name: 'roomcast_room_inbox_refused_total',
+      help: 'Messages from senders who are not contacts, not queued into a room because its queue of them was full',
+      labelNames: ['platform'] as const,
       registers: [registry],
     }),
   };

@@ -8,6 +8,11 @@
  * None let us count a slot from when the write *finished* (see `schedule`),
  * nor honour a platform's own "retry after" (see `defer`). A sliding-window
  * log per key is short and exact: at most `posts` writes in any `perMs` window.
+ *
+ * Two priorities: when a slot frees, a waiting 'high' write (a contact's
+ * message, a command's answer) gets it before any 'low' one (a delivery
+ * receipt), whatever their order of arrival; within a priority, first come
+ * first served.
  */
 import type { RateLimit } from './platform.js';
 
@@ -16,13 +21,22 @@ interface Slot {
   at: number;
 }
 
+export type WritePriority = 'high' | 'low';
+
+interface Waiter {
+  readonly low: boolean;
+  readonly grant: (slot: Slot) => void;
+}
+
 interface KeyState {
   /** Writes counted in the current window; at most `posts` of them. */
   slots: Slot[];
   /** Nothing is granted before this time (a platform asked us to wait). */
   blockedUntil: number;
-  /** The last grant in line: grants for one key are FIFO. */
-  tail: Promise<void>;
+  /** Writes waiting for a slot, in arrival order. */
+  waiters: Waiter[];
+  /** True while a loop hands out slots to `waiters`. */
+  pumping: boolean;
   /** Grants waiting plus writes of `schedule` still running: while > 0 the key is kept. */
   busy: number;
 }
@@ -53,11 +67,11 @@ export class RoomRateLimiter {
    * counts it from now. Callers of one key are served in call order. Use it
    * only when the write follows at once; otherwise use `schedule`.
    */
-  async take(key: string): Promise<void> {
+  async take(key: string, priority: WritePriority = 'high'): Promise<void> {
     const s = this.state(key);
     s.busy++;
     try {
-      await this.grant(s);
+      await this.grant(s, priority);
     } finally {
       s.busy--;
     }
@@ -69,11 +83,11 @@ export class RoomRateLimiter {
    * after we started it, so our window never starts earlier than the
    * platform's. A write that rejects still counts (the platform may have seen it).
    */
-  async schedule<T>(key: string, write: () => Promise<T>): Promise<T> {
+  async schedule<T>(key: string, write: () => Promise<T>, priority: WritePriority = 'high'): Promise<T> {
     const s = this.state(key);
     s.busy++;
     try {
-      const slot = await this.grant(s);
+      const slot = await this.grant(s, priority);
       try {
         return await write();
       } finally {
@@ -95,14 +109,35 @@ export class RoomRateLimiter {
     return this.keys.size;
   }
 
-  /** Queues behind earlier grants of the key, then waits for room in the window. */
-  private grant(s: KeyState): Promise<Slot> {
-    const turn = s.tail.then(() => this.acquire(s));
-    s.tail = turn.then(
-      () => undefined,
-      () => undefined,
-    );
-    return turn;
+  /** Writes of `key` waiting for a slot, by priority. */
+  waiting(key: string): { high: number; low: number } {
+    const w = this.keys.get(key)?.waiters ?? [];
+    const low = w.filter((x) => x.low).length;
+    return { high: w.length - low, low };
+  }
+
+  /** Waits in line for the key's next slot (see the priorities above). */
+  private grant(s: KeyState, priority: WritePriority): Promise<Slot> {
+    return new Promise<Slot>((resolve) => {
+      s.waiters.push({ low: priority === 'low', grant: resolve });
+      void this.pump(s);
+    });
+  }
+
+  /** Hands out slots while writes wait; the waiter is chosen when its slot is free, so a late 'high' write overtakes waiting 'low' ones. */
+  private async pump(s: KeyState): Promise<void> {
+    if (s.pumping) return;
+    s.pumping = true;
+    try {
+      while (s.waiters.length > 0) {
+        const slot = await this.acquire(s);
+        const high = s.waiters.findIndex((w) => !w.low);
+        const [next] = s.waiters.splice(high >= 0 ? high : 0, 1);
+        next!.grant(slot);
+      }
+    } finally {
+      s.pumping = false;
+    }
   }
 
   private async acquire(s: KeyState): Promise<Slot> {
@@ -126,7 +161,7 @@ export class RoomRateLimiter {
     let s = this.keys.get(key);
     if (!s) {
       this.sweep();
-      s = { slots: [], blockedUntil: 0, tail: Promise.resolve(), busy: 0 };
+      s = { slots: [], blockedUntil: 0, waiters: [], pumping: false, busy: 0 };
       this.keys.set(key, s);
     }
     return s;

@@ -53,6 +53,12 @@ export const QueueConfigSchema = z
     orderHoldMs: ms(0, 60_000).default(250),
     /** In-order queues: first delay of an early job sent back to the queue; doubles per deferral, up to 5 s. */
     orderRetryMs: ms(1, 5000).default(50),
+    /**
+     * How often every process looks for queued messages whose job is missing
+     * (the queue refused the hand-off, or a process died between writing the
+     * message and queueing it) and queues them again; also once at start.
+     */
+    sweepMs: ms(100, 3_600_000).default(30_000),
   })
   .strict();
 

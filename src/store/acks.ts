@@ -14,8 +14,8 @@ const UNKNOWN: AckOutcome = { known: false, firstAck: false, firstOnProtocol: fa
 
 /**
  * Records one ack copy. Unknown original (no outbound message of `owner`
- * with that uuid) → `known: false` and nothing written. Otherwise, in one
- * transaction:
+ * with that uuid to `peer`) → `known: false` and nothing written: only the
+ * recipient of a message can acknowledge it. Otherwise, in one transaction:
  * 1. first ack of the message: state 'acked', acked_at, acked_via;
  * 2. an 'ack' receipt (latency = receivedAt − the message's timestamp, ≥ 0);
  * 3. the peer's preference row for the protocol: working, last_ack_at, and —
@@ -23,15 +23,15 @@ const UNKNOWN: AckOutcome = { known: false, firstAck: false, firstOnProtocol: fa
  *    sample in the running mean (copies from other relays of the same
  *    protocol say nothing new about the peer's latency);
  * 4. the peer's preference order, recomputed.
- * `peer` is the ack's sender as the caller authenticated it; the store does
- * not compare it with the message's recipient.
+ * `peer` is the ack's sender as the caller authenticated it. The caller
+ * records only signed acks: an unverified copy must not change preferences.
  */
 export async function recordAck(db: Db, a: AckRecord): Promise<AckOutcome> {
   return db.write((w) =>
     w.transaction(async (tx) => {
       const msg = await tx.execute({
-        sql: `SELECT timestamp, state FROM messages WHERE owner = ? AND uuid = ? AND direction = 'out'`,
-        args: [a.owner, a.originalUuid],
+        sql: `SELECT timestamp, state FROM messages WHERE owner = ? AND peer = ? AND uuid = ? AND direction = 'out'`,
+        args: [a.owner, a.peer, a.originalUuid],
       });
       const row = msg.rows[0];
       if (!row) return UNKNOWN;
@@ -39,20 +39,21 @@ export async function recordAck(db: Db, a: AckRecord): Promise<AckOutcome> {
       const latencyMs = latencyBetween(num(row, 'timestamp'), a.receivedAt);
       const firstAck = str(row, 'state') !== 'acked';
       const prior = await tx.execute({
-        sql: `SELECT EXISTS (SELECT 1 FROM receipts WHERE owner = ? AND uuid = ? AND kind = 'ack' AND protocol = ?) AS seen`,
-        args: [a.owner, a.originalUuid, a.protocol],
+        sql: `SELECT EXISTS (SELECT 1 FROM receipts WHERE owner = ? AND peer = ? AND uuid = ? AND kind = 'ack' AND protocol = ?) AS seen`,
+        args: [a.owner, a.peer, a.originalUuid, a.protocol],
       });
       const firstOnProtocol = Number(prior.rows[0]?.['seen'] ?? 0) === 0;
 
       if (firstAck) {
         await tx.execute({
-          sql: `UPDATE messages SET state = 'acked', acked_at = ?, acked_via = ? WHERE owner = ? AND uuid = ?`,
-          args: [a.receivedAt, a.protocol, a.owner, a.originalUuid],
+          sql: `UPDATE messages SET state = 'acked', acked_at = ?, acked_via = ? WHERE owner = ? AND peer = ? AND uuid = ?`,
+          args: [a.receivedAt, a.protocol, a.owner, a.peer, a.originalUuid],
         });
       }
       await tx.execute(
         insertReceipt({
           owner: a.owner,
+          peer: a.peer,
           uuid: a.originalUuid,
           kind: 'ack',
           protocol: a.protocol,

@@ -10,4 +10,5 @@ export { MIGRATIONS, SCHEMA_VERSION, SchemaTooNewError, migrate } from './migrat
 export type { Migration, MigrationOutcome } from './migrations.js';
 export { addSample, rankChannels } from './ranking.js';
 export type { RankInput } from './ranking.js';
-export type { InboxEntry, InboxState, NewOutboxEntry, OutboxCopy, OutboxEntry, OutboxState, RoomRecord, RoomStore } from './rooms.js';
+export { InboxFullError } from './rooms.js';
+export type { InboxEntry, InboxLimits, InboxState, NewInboxEntry, NewOutboxEntry, OutboxCopy, OutboxEntry, OutboxState, RoomRecord, RoomStore } from './rooms.js';

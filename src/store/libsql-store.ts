@@ -103,16 +103,16 @@ export class LibsqlStore implements Store {
     return preferences.markNotWorking(this.#db, owner, peer, protocol);
   }
 
-  getMessage(owner: string, uuid: string): Promise<StoredMessage | undefined> {
-    return messages.getMessage(this.#db, owner, uuid);
+  getMessage(owner: string, uuid: string, peer?: string): Promise<StoredMessage | undefined> {
+    return messages.getMessage(this.#db, owner, uuid, peer);
   }
 
   listMessages(owner: string, limit: number): Promise<StoredMessage[]> {
     return messages.listMessages(this.#db, owner, limit);
   }
 
-  getReceipts(owner: string, uuid: string): Promise<Receipt[]> {
-    return messages.getReceipts(this.#db, owner, uuid);
+  getReceipts(owner: string, uuid: string, peer?: string): Promise<Receipt[]> {
+    return messages.getReceipts(this.#db, owner, uuid, peer);
   }
 
   getSendResults(owner: string, uuid: string): Promise<SendResult[]> {

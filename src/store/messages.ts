@@ -2,6 +2,11 @@
  * messages and receipts: persistent de-duplication of inbound copies
  * (PROTOCOL.md §4: the seed de-duplicates in memory only, so retained MQTT
  * messages come back after every restart), and reading messages back.
+ *
+ * A message is named by (owner, peer, uuid): a uuid is chosen by its sender,
+ * so the same uuid from two senders is two messages, and nobody can hide
+ * another sender's message by sending its uuid first. A lookup without a
+ * peer takes our own message with that uuid first: see RESOLVED_PEER.
  */
 import type { Row } from '@libsql/client';
 import type { ProtocolId } from '../protocol/chat-message.js';
@@ -38,6 +43,7 @@ export function toMessage(r: Row): StoredMessage {
 function toReceipt(r: Row): Receipt {
   return {
     owner: str(r, 'owner'),
+    peer: str(r, 'peer'),
     uuid: str(r, 'uuid'),
     kind: str(r, 'kind') as ReceiptKind,
     protocol: str(r, 'protocol') as ProtocolId,
@@ -49,14 +55,17 @@ function toReceipt(r: Row): Receipt {
 
 /**
  * Records one inbound copy in one write batch (one transaction, one round
- * trip): the message row if (owner, uuid) is new — `ON CONFLICT DO NOTHING`,
- * so the primary key, not a read-then-write, decides which copy is first —
- * and always a 'message' receipt. `first` is the insert's row count, hence
- * true exactly once per (owner, uuid) whatever the concurrency, process or
- * restart. A later copy never changes the stored message (the first copy's
- * content, protocol and verified flag stand). If the uuid is already one of
- * our outbound messages, the copy is not first and its receipt is attached to
- * that message.
+ * trip): the message row if (owner, peer, uuid) is new — `ON CONFLICT DO
+ * NOTHING`, so the primary key, not a read-then-write, decides which copy is
+ * first — and always a 'message' receipt. `first` is the insert's row count,
+ * hence true exactly once per (owner, peer, uuid) whatever the concurrency,
+ * process or restart; `peer` is the sender as the caller authenticated it,
+ * so copies of one sender's message on several transports are one message,
+ * and another sender's copy with the same uuid is a message of its own. A
+ * later copy never changes the stored message (the first copy's content,
+ * protocol and verified flag stand). If the uuid is already one of our
+ * outbound messages to the same peer, the copy is not first and its receipt
+ * is attached to that message.
  */
 export async function recordInbound(db: Db, r: InboundRecord): Promise<{ first: boolean; latencyMs: number }> {
   const latencyMs = latencyBetween(r.timestamp, r.receivedAt);
@@ -66,7 +75,7 @@ export async function recordInbound(db: Db, r: InboundRecord): Promise<{ first: 
         sql: `INSERT INTO messages (owner, uuid, direction, peer, from_magnet_link, content, timestamp, state,
                 first_via, received_at, verified)
               VALUES (?, ?, 'in', ?, ?, ?, ?, 'received', ?, ?, ?)
-              ON CONFLICT (owner, uuid) DO NOTHING`,
+              ON CONFLICT (owner, peer, uuid) DO NOTHING`,
         args: [r.owner, r.uuid, r.peer, r.fromMagnetLink, r.content, r.timestamp, r.protocol, r.receivedAt, r.verified ? 1 : 0],
       },
       insertReceipt({ ...r, kind: 'message', latencyMs }),
@@ -78,23 +87,34 @@ export async function recordInbound(db: Db, r: InboundRecord): Promise<{ first: 
 /** The INSERT for one receipt row (part of a caller's batch or transaction). */
 export function insertReceipt(r: Receipt): { sql: string; args: Array<string | number> } {
   return {
-    sql: `INSERT INTO receipts (owner, uuid, kind, protocol, endpoint, received_at, latency_ms)
-          VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    args: [r.owner, r.uuid, r.kind, r.protocol, r.endpoint, r.receivedAt, r.latencyMs],
+    sql: `INSERT INTO receipts (owner, peer, uuid, kind, protocol, endpoint, received_at, latency_ms)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    args: [r.owner, r.peer, r.uuid, r.kind, r.protocol, r.endpoint, r.receivedAt, r.latencyMs],
   };
 }
 
-export async function loadMessage(ex: Executor, owner: string, uuid: string): Promise<StoredMessage | undefined> {
+/**
+ * SQL for "the peer of message (owner, uuid)" when the caller names no peer
+ * (two `?`: owner, uuid): our outbound message with that uuid if there is
+ * one (the first stored, when we sent one message to several peers), else
+ * the inbound one that arrived first. Callers that know the peer (an inbound
+ * message's sender, an ack's sender) name it instead.
+ */
+const RESOLVED_PEER = `(SELECT peer FROM messages WHERE owner = ? AND uuid = ?
+  ORDER BY direction = 'out' DESC, received_at, rowid LIMIT 1)`;
+
+/** The message (owner, peer, uuid); without `peer`, the one RESOLVED_PEER names. */
+export async function loadMessage(ex: Executor, owner: string, uuid: string, peer?: string): Promise<StoredMessage | undefined> {
   const rs = await ex.execute({
-    sql: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE owner = ? AND uuid = ?`,
-    args: [owner, uuid],
+    sql: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE owner = ? AND uuid = ? AND peer = ${peer === undefined ? RESOLVED_PEER : '?'}`,
+    args: peer === undefined ? [owner, uuid, owner, uuid] : [owner, uuid, peer],
   });
   const row = rs.rows[0];
   return row ? toMessage(row) : undefined;
 }
 
-export function getMessage(db: Db, owner: string, uuid: string): Promise<StoredMessage | undefined> {
-  return loadMessage(db.reader, owner, uuid);
+export function getMessage(db: Db, owner: string, uuid: string, peer?: string): Promise<StoredMessage | undefined> {
+  return loadMessage(db.reader, owner, uuid, peer);
 }
 
 /**
@@ -111,12 +131,16 @@ export async function listMessages(db: Db, owner: string, limit: number): Promis
   return rs.rows.map(toMessage);
 }
 
-/** Every receipt of one message ('message' copies for inbound, 'ack' copies for outbound), oldest first. */
-export async function getReceipts(db: Db, owner: string, uuid: string): Promise<Receipt[]> {
+/**
+ * Every receipt of one message ('message' copies for inbound, 'ack' copies
+ * for outbound), oldest first. Without `peer`, of the message RESOLVED_PEER names.
+ */
+export async function getReceipts(db: Db, owner: string, uuid: string, peer?: string): Promise<Receipt[]> {
   const rs = await db.read({
-    sql: `SELECT owner, uuid, kind, protocol, endpoint, received_at, latency_ms
-          FROM receipts WHERE owner = ? AND uuid = ? ORDER BY received_at, id`,
-    args: [owner, uuid],
+    sql: `SELECT owner, peer, uuid, kind, protocol, endpoint, received_at, latency_ms
+          FROM receipts WHERE owner = ? AND uuid = ? AND peer = ${peer === undefined ? RESOLVED_PEER : '?'}
+          ORDER BY received_at, id`,
+    args: peer === undefined ? [owner, uuid, owner, uuid] : [owner, uuid, peer],
   });
   return rs.rows.map(toReceipt);
 }

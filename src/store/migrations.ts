@@ -201,6 +201,108 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX send_results_by_message ON send_results (owner, uuid)`,
     ],
   },
+  {
+    version: 4,
+    name: 'messages keyed by sender: (owner, peer, uuid)',
+    // A uuid is chosen by whoever sends the message, so it names a message
+    // only together with its (authenticated) sender: keyed by uuid alone, a
+    // stranger who sends a contact's uuid first would hide the contact's
+    // message. Likewise ours: one message may go to several peers under one
+    // uuid, and each recipient acks its own copy.
+    // SQLite cannot alter a primary key: messages, and the tables whose
+    // foreign keys name it, are rebuilt with every row and id kept. Children
+    // are copied and dropped before the old parent, so its drop cascades to
+    // nothing. room_inbox gains the sender too: an entry's `uuid` stays the
+    // key its queue job carries (the message's uuid unless another sender's
+    // message to the same identity took it), `message_uuid` names the message.
+    sql: [
+      `CREATE TABLE messages_v4 (
+        owner            TEXT NOT NULL,
+        uuid             TEXT NOT NULL,
+        direction        TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        peer             TEXT NOT NULL,
+        from_magnet_link TEXT NOT NULL,
+        content          TEXT NOT NULL,
+        timestamp        INTEGER NOT NULL,
+        state            TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed', 'acked', 'received')),
+        first_via        TEXT CHECK (first_via IS NULL OR first_via IN ${PROTOCOL}),
+        received_at      INTEGER,
+        acked_at         INTEGER,
+        acked_via        TEXT CHECK (acked_via IS NULL OR acked_via IN ${PROTOCOL}),
+        verified         INTEGER NOT NULL CHECK (verified IN (0, 1)),
+        PRIMARY KEY (owner, peer, uuid),
+        CHECK ((direction = 'in') = (state = 'received'))
+      )`,
+      `INSERT INTO messages_v4 (owner, uuid, direction, peer, from_magnet_link, content, timestamp, state,
+          first_via, received_at, acked_at, acked_via, verified)
+        SELECT owner, uuid, direction, peer, from_magnet_link, content, timestamp, state,
+          first_via, received_at, acked_at, acked_via, verified FROM messages`,
+      `CREATE TABLE receipts_v4 (
+        id          INTEGER PRIMARY KEY,
+        owner       TEXT NOT NULL,
+        peer        TEXT NOT NULL,
+        uuid        TEXT NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('message', 'ack')),
+        protocol    TEXT NOT NULL CHECK (protocol IN ${PROTOCOL}),
+        endpoint    TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        latency_ms  REAL NOT NULL CHECK (latency_ms >= 0),
+        FOREIGN KEY (owner, peer, uuid) REFERENCES messages_v4 (owner, peer, uuid) ON DELETE CASCADE
+      )`,
+      `INSERT INTO receipts_v4 (id, owner, peer, uuid, kind, protocol, endpoint, received_at, latency_ms)
+        SELECT r.id, r.owner, m.peer, r.uuid, r.kind, r.protocol, r.endpoint, r.received_at, r.latency_ms
+        FROM receipts r JOIN messages m ON m.owner = r.owner AND m.uuid = r.uuid`,
+      `CREATE TABLE send_results_v4 (
+        id         INTEGER PRIMARY KEY,
+        owner      TEXT NOT NULL,
+        peer       TEXT NOT NULL,
+        uuid       TEXT NOT NULL,
+        protocol   TEXT NOT NULL CHECK (protocol IN ${PROTOCOL}),
+        endpoint   TEXT NOT NULL,
+        ok         INTEGER NOT NULL CHECK (ok IN (0, 1)),
+        latency_ms REAL NOT NULL,
+        reason     TEXT CHECK (reason IS NULL OR reason IN ('timeout', 'rejected', 'unreachable', 'error', 'upgrade-required')),
+        error      TEXT,
+        at         INTEGER NOT NULL,
+        FOREIGN KEY (owner, peer, uuid) REFERENCES messages_v4 (owner, peer, uuid) ON DELETE CASCADE
+      )`,
+      `INSERT INTO send_results_v4 (id, owner, peer, uuid, protocol, endpoint, ok, latency_ms, reason, error, at)
+        SELECT s.id, s.owner, m.peer, s.uuid, s.protocol, s.endpoint, s.ok, s.latency_ms, s.reason, s.error, s.at
+        FROM send_results s JOIN messages m ON m.owner = s.owner AND m.uuid = s.uuid`,
+      `CREATE TABLE room_inbox_v4 (
+        platform            TEXT NOT NULL,
+        room_id             TEXT NOT NULL,
+        seq                 INTEGER NOT NULL CHECK (seq >= 1),
+        owner               TEXT NOT NULL,
+        uuid                TEXT NOT NULL,
+        message_uuid        TEXT NOT NULL,
+        peer                TEXT,
+        state               TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'posted', 'failed')),
+        platform_message_id TEXT,
+        PRIMARY KEY (platform, room_id, seq),
+        UNIQUE (owner, uuid),
+        UNIQUE (owner, peer, message_uuid)
+      )`,
+      // peer stays NULL for an entry whose message is gone (it is then marked failed when its job runs).
+      `INSERT INTO room_inbox_v4 (platform, room_id, seq, owner, uuid, message_uuid, peer, state, platform_message_id)
+        SELECT i.platform, i.room_id, i.seq, i.owner, i.uuid, i.uuid,
+          (SELECT m.peer FROM messages m WHERE m.owner = i.owner AND m.uuid = i.uuid AND m.direction = 'in'), i.state, i.platform_message_id
+        FROM room_inbox i`,
+      `DROP TABLE receipts`,
+      `DROP TABLE send_results`,
+      `DROP TABLE messages`,
+      `DROP TABLE room_inbox`,
+      `ALTER TABLE messages_v4 RENAME TO messages`,
+      `ALTER TABLE receipts_v4 RENAME TO receipts`,
+      `ALTER TABLE send_results_v4 RENAME TO send_results`,
+      `ALTER TABLE room_inbox_v4 RENAME TO room_inbox`,
+      `CREATE INDEX messages_by_time ON messages (owner, timestamp)`,
+      `CREATE INDEX messages_by_uuid ON messages (owner, uuid)`,
+      `CREATE INDEX receipts_by_message ON receipts (owner, peer, uuid, kind, protocol)`,
+      `CREATE INDEX send_results_by_message ON send_results (owner, uuid)`,
+      `CREATE INDEX room_inbox_queued ON room_inbox (platform, room_id, state, seq)`,
+    ],
+  },
 ];
 
 /** The schema version this code writes. */

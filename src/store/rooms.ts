@@ -5,6 +5,7 @@
  * workers is decided here: an entry's turn comes when no earlier entry of the
  * same room is still queued.
  */
+import { randomUUID } from 'node:crypto';
 import { compact, num, optStr, str } from './db.js';
 import type { Db, Executor } from './db.js';
 import type { Row } from '@libsql/client';
@@ -46,10 +47,54 @@ export interface InboxEntry {
   readonly seq: number;
   /** The room identity the message was sent to. */
   readonly owner: string;
-  /** The inbound message's uuid (its text is in `messages`). */
+  /**
+   * The entry's key, unique per owner, which its queue job carries: the
+   * message's uuid, unless another sender's message to the same identity
+   * already had that uuid (then a random one), so each sender's message gets
+   * its own entry and job.
+   */
   readonly uuid: string;
+  /** The inbound message's uuid (its text is in `messages`, under owner, peer, messageUuid). */
+  readonly messageUuid: string;
+  /** The sender's x-only key; absent only for an entry queued before schema 4 whose message was gone. */
+  readonly peer?: string;
   readonly state: InboxState;
   readonly platformMessageId?: string;
+}
+
+/** An inbound message for a room's inbox. */
+export interface NewInboxEntry {
+  readonly platform: string;
+  readonly roomId: string;
+  readonly owner: string;
+  /** The message's uuid. */
+  readonly uuid: string;
+  /**
+   * The sender's x-only key, as authenticated. Always give it: without it the
+   * entry is keyed by the uuid alone (as before schema 4), and a second
+   * sender's message with the same uuid is taken for the first one's.
+   */
+  readonly peer?: string;
+}
+
+export interface InboxLimits {
+  /**
+   * At most this many queued (not yet posted) entries per room from senders
+   * who are not contacts of the room identity: one more is refused with
+   * InboxFullError. Contacts' messages are never refused.
+   */
+  readonly maxQueuedFromStrangers?: number;
+}
+
+/** The room's inbox already holds the most queued messages from non-contacts it may; nothing was written. */
+export class InboxFullError extends Error {
+  constructor(
+    readonly queued: number,
+    readonly max: number,
+  ) {
+    super(`the room already has ${queued} queued messages from senders who are not contacts (at most ${max})`);
+    this.name = 'InboxFullError';
+  }
 }
 
 export type NewOutboxEntry = Omit<OutboxEntry, 'seq' | 'state' | 'receiptPostId'>;
@@ -90,18 +135,35 @@ export interface RoomStore {
   /** Every copy of one room message, by contact. */
   listOutboxCopies(roomUuid: string): Promise<OutboxCopy[]>;
 
-  /** Appends to the room's inbox with the next seq; idempotent by (owner, uuid). */
-  enqueueInbox(e: Pick<InboxEntry, 'platform' | 'roomId' | 'owner' | 'uuid'>): Promise<InboxEntry>;
+  /**
+   * Appends to the room's inbox with the next seq; idempotent by (owner,
+   * peer, message uuid): the existing entry is returned. Throws
+   * InboxFullError (writing nothing) when the sender is not a contact and
+   * `limits.maxQueuedFromStrangers` would be exceeded; the check and the
+   * insert are one transaction.
+   */
+  enqueueInbox(e: NewInboxEntry, limits?: InboxLimits): Promise<InboxEntry>;
+  /** The entry with key `uuid` (InboxEntry.uuid, what its job carries). */
   getInbox(owner: string, uuid: string): Promise<InboxEntry | undefined>;
   setInboxState(owner: string, uuid: string, state: InboxState, platformMessageId?: string): Promise<void>;
   isInboxTurn(entry: Pick<InboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<boolean>;
   /** The (owner, uuid) of the room's first still-queued inbox entry after `seq`. */
   nextQueuedInbox(entry: Pick<InboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<{ owner: string; uuid: string } | undefined>;
+  /**
+   * Queued outbox and inbox entries (every room, oldest first, at most
+   * `limit`): the recovery sweep checks each still has its job.
+   */
+  listQueuedOutbox(limit: number): Promise<OutboxEntry[]>;
+  /** Room messages whose receipt is shown in notice `postId`, oldest first (several: a summary notice). */
+  listOutboxByReceiptPost(platform: string, roomId: string, postId: string): Promise<OutboxEntry[]>;
+  /** Points the receipts of several room messages at one (summary) notice, in one write. */
+  setOutboxReceiptPosts(uuids: readonly string[], postId: string): Promise<void>;
+  listQueuedInbox(limit: number): Promise<InboxEntry[]>;
 }
 
 const ROOM_COLS = 'platform, room_id, owner, sealed_key, created_at';
 const OUTBOX_COLS = 'platform, room_id, seq, uuid, sender_id, sender_name, text, platform_message_id, created_at, state, receipt_post_id';
-const INBOX_COLS = 'platform, room_id, seq, owner, uuid, state, platform_message_id';
+const INBOX_COLS = 'platform, room_id, seq, owner, uuid, message_uuid, peer, state, platform_message_id';
 
 function room(r: Row): RoomRecord {
   return { platform: str(r, 'platform'), roomId: str(r, 'room_id'), owner: str(r, 'owner'), sealedKey: str(r, 'sealed_key'), createdAt: num(r, 'created_at') };
@@ -134,6 +196,8 @@ function inbox(r: Row): InboxEntry {
     seq: num(r, 'seq'),
     owner: str(r, 'owner'),
     uuid: str(r, 'uuid'),
+    messageUuid: str(r, 'message_uuid'),
+    peer: optStr(r, 'peer'),
     state: str(r, 'state') as InboxState,
     platformMessageId: optStr(r, 'platform_message_id'),
   });
@@ -246,17 +310,27 @@ export class LibsqlRoomStore implements RoomStore {
     );
   }
 
-  async enqueueInbox(e: Pick<InboxEntry, 'platform' | 'roomId' | 'owner' | 'uuid'>): Promise<InboxEntry> {
+  async enqueueInbox(e: NewInboxEntry, limits: InboxLimits = {}): Promise<InboxEntry> {
     return this.db.write((w) =>
       w.transaction(async (tx) => {
-        const existing = await first(tx, `SELECT ${INBOX_COLS} FROM room_inbox WHERE owner = ? AND uuid = ?`, [e.owner, e.uuid], inbox);
+        const existing =
+          e.peer === undefined
+            ? await first(tx, `SELECT ${INBOX_COLS} FROM room_inbox WHERE owner = ? AND uuid = ?`, [e.owner, e.uuid], inbox)
+            : await first(tx, `SELECT ${INBOX_COLS} FROM room_inbox WHERE owner = ? AND peer = ? AND message_uuid = ?`, [e.owner, e.peer, e.uuid], inbox);
         if (existing) return existing;
+        const max = limits.maxQueuedFromStrangers;
+        if (max !== undefined && !(await isContact(tx, e.owner, e.peer))) {
+          const queued = await queuedFromStrangers(tx, e.platform, e.roomId);
+          if (queued >= max) throw new InboxFullError(queued, max);
+        }
+        const taken = await first(tx, 'SELECT 1 AS taken FROM room_inbox WHERE owner = ? AND uuid = ?', [e.owner, e.uuid], () => true);
+        const key = taken ? randomUUID() : e.uuid;
         const seq = await nextSeq(tx, 'room_inbox', e.platform, e.roomId);
         await tx.execute({
-          sql: 'INSERT INTO room_inbox (platform, room_id, seq, owner, uuid) VALUES (?, ?, ?, ?, ?)',
-          args: [e.platform, e.roomId, seq, e.owner, e.uuid],
+          sql: 'INSERT INTO room_inbox (platform, room_id, seq, owner, uuid, message_uuid, peer) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          args: [e.platform, e.roomId, seq, e.owner, key, e.uuid, e.peer ?? null],
         });
-        return { ...e, seq, state: 'queued' as const };
+        return compact({ platform: e.platform, roomId: e.roomId, seq, owner: e.owner, uuid: key, messageUuid: e.uuid, peer: e.peer, state: 'queued' as const });
       }),
     );
   }
@@ -277,9 +351,50 @@ export class LibsqlRoomStore implements RoomStore {
   async isInboxTurn(e: Pick<InboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<boolean> {
     return !(await earlierQueued(this.db.reader, 'room_inbox', e));
   }
+
+  async listOutboxByReceiptPost(platform: string, roomId: string, postId: string): Promise<OutboxEntry[]> {
+    const rs = await this.db.read({
+      sql: `SELECT ${OUTBOX_COLS} FROM room_outbox WHERE platform = ? AND room_id = ? AND receipt_post_id = ? ORDER BY seq`,
+      args: [platform, roomId, postId],
+    });
+    return rs.rows.map(outbox);
+  }
+
+  async setOutboxReceiptPosts(uuids: readonly string[], postId: string): Promise<void> {
+    if (uuids.length === 0) return;
+    await this.db.write((w) =>
+      w.execute({ sql: `UPDATE room_outbox SET receipt_post_id = ? WHERE uuid IN (${uuids.map(() => '?').join(', ')})`, args: [postId, ...uuids] }),
+    );
+  }
+
+  async listQueuedOutbox(limit: number): Promise<OutboxEntry[]> {
+    const rs = await this.db.read({ sql: `SELECT ${OUTBOX_COLS} FROM room_outbox WHERE state = 'queued' ORDER BY platform, room_id, seq LIMIT ?`, args: [limit] });
+    return rs.rows.map(outbox);
+  }
+
+  async listQueuedInbox(limit: number): Promise<InboxEntry[]> {
+    const rs = await this.db.read({ sql: `SELECT ${INBOX_COLS} FROM room_inbox WHERE state = 'queued' ORDER BY platform, room_id, seq LIMIT ?`, args: [limit] });
+    return rs.rows.map(inbox);
+  }
 }
 
 type SeqTable = 'room_outbox' | 'room_inbox';
+
+async function isContact(tx: Executor, owner: string, peer: string | undefined): Promise<boolean> {
+  if (peer === undefined) return false;
+  const rs = await tx.execute({ sql: 'SELECT 1 FROM contacts WHERE owner = ? AND x_only = ? LIMIT 1', args: [owner, peer] });
+  return rs.rows.length > 0;
+}
+
+/** Queued inbox entries of one room whose sender is not (now) a contact of the entry's room identity. */
+async function queuedFromStrangers(tx: Executor, platform: string, roomId: string): Promise<number> {
+  const rs = await tx.execute({
+    sql: `SELECT count(*) AS n FROM room_inbox i WHERE i.platform = ? AND i.room_id = ? AND i.state = 'queued'
+          AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.owner = i.owner AND c.x_only = i.peer)`,
+    args: [platform, roomId],
+  });
+  return num(rs.rows[0]!, 'n');
+}
 
 async function nextSeq(tx: Executor, table: SeqTable, platform: string, roomId: string): Promise<number> {
   const rs = await tx.execute({ sql: `SELECT coalesce(max(seq), 0) + 1 AS next FROM ${table} WHERE platform = ? AND room_id = ?`, args: [platform, roomId] });

@@ -24,7 +24,8 @@ import type { Db } from './db.js';
  *   successes or failures + 1, the latency of successes summed for the mean,
  *   last_ok_at on success, last_error on failure (kept until the next error).
  * A report with no endpoints adds no rows but still counts in the state.
- * Throws (writing nothing) if the uuid is already an inbound message.
+ * Throws (writing nothing) if the uuid is already an inbound message from
+ * the same peer. The same uuid sent to another peer is another row.
  */
 export async function recordOutbound(db: Db, m: OutboundRecord, reports: readonly SendReport[], now: number): Promise<void> {
   const state = reports.length === 0 ? 'pending' : reports.some((r) => r.ok) ? 'sent' : 'failed';
@@ -32,7 +33,7 @@ export async function recordOutbound(db: Db, m: OutboundRecord, reports: readonl
     {
       sql: `INSERT INTO messages (owner, uuid, direction, peer, from_magnet_link, content, timestamp, state, verified)
             VALUES (?, ?, 'out', ?, ?, ?, ?, ?, 1)
-            ON CONFLICT (owner, uuid) DO UPDATE SET
+            ON CONFLICT (owner, peer, uuid) DO UPDATE SET
               state = CASE
                 WHEN messages.state IN ('acked', 'sent') THEN messages.state
                 WHEN excluded.state = 'sent' THEN 'sent'
@@ -47,9 +48,9 @@ export async function recordOutbound(db: Db, m: OutboundRecord, reports: readonl
       const error = e.ok ? null : (e.error ?? e.reason ?? 'failed');
       stmts.push(
         {
-          sql: `INSERT INTO send_results (owner, uuid, protocol, endpoint, ok, latency_ms, reason, error, at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          args: [m.owner, m.uuid, report.transport, e.endpoint, e.ok ? 1 : 0, e.latencyMs, e.ok ? null : (e.reason ?? null), error, now],
+          sql: `INSERT INTO send_results (owner, peer, uuid, protocol, endpoint, ok, latency_ms, reason, error, at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          args: [m.owner, m.peer, m.uuid, report.transport, e.endpoint, e.ok ? 1 : 0, e.latencyMs, e.ok ? null : (e.reason ?? null), error, now],
         },
         {
           sql: `INSERT INTO endpoint_performance (protocol, endpoint, sends, successes, failures, total_latency_ms, last_ok_at, last_error)
@@ -69,8 +70,8 @@ export async function recordOutbound(db: Db, m: OutboundRecord, reports: readonl
   await db.write(async (w) => {
     // Inside the lane no other write of ours can interleave, so this check and the batch see the same row.
     const existing = await w.execute({
-      sql: 'SELECT direction FROM messages WHERE owner = ? AND uuid = ?',
-      args: [m.owner, m.uuid],
+      sql: 'SELECT direction FROM messages WHERE owner = ? AND peer = ? AND uuid = ?',
+      args: [m.owner, m.peer, m.uuid],
     });
     if (existing.rows[0]?.['direction'] === 'in') {
       throw new Error(`cannot record send of ${m.uuid}: that uuid is an inbound message`);

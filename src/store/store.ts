@@ -42,6 +42,8 @@ export type ReceiptKind = 'message' | 'ack';
 /** One copy of a message (or of an ack for it) seen on one protocol and endpoint. */
 export interface Receipt {
   readonly owner: string;
+  /** The message's other party: the sender of an inbound message, the recipient (and acknowledger) of ours. */
+  readonly peer: string;
   /** The message this receipt is about (for an ack: the original message's uuid). */
   readonly uuid: string;
   readonly kind: ReceiptKind;
@@ -151,12 +153,20 @@ export interface AckOutcome {
   readonly latencyMs: number;
 }
 
+/**
+ * Messages are named by (owner, peer, uuid): a uuid is the sender's choice, so
+ * it names a message only together with the sender (`peer`, as authenticated),
+ * and one message of ours sent to several peers under one uuid is one row per
+ * peer. Methods that take a uuid without a peer find our message with that
+ * uuid (the first, if several); pass the peer when you know it.
+ */
 export interface Store extends CursorStore {
   /**
    * Records one inbound copy of a message: in one transaction, inserts the
-   * message if its (owner, uuid) is new, and always a 'message' receipt.
-   * `first` is true for exactly one call per (owner, uuid), even across
-   * restarts and concurrent calls.
+   * message if its (owner, peer, uuid) is new, and always a 'message' receipt.
+   * `first` is true for exactly one call per (owner, peer, uuid), even across
+   * restarts and concurrent calls: another sender's copy with the same uuid is
+   * another message and never hides this one.
    */
   recordInbound(r: InboundRecord): Promise<{ first: boolean; latencyMs: number }>;
   /** Records a message we sent (state from whether any report is ok) and updates endpoint performance, in one transaction. */
@@ -165,7 +175,9 @@ export interface Store extends CursorStore {
    * Records one copy of an ack: in one transaction, an 'ack' receipt, the
    * message's state 'acked' (first ack only), and the peer's channel
    * preference for that protocol (working, lastAckAt, running mean latency —
-   * only for the first ack copy per protocol — and preference order).
+   * only for the first ack copy per protocol — and preference order). Only
+   * the message's recipient can ack it: from anyone else, `known: false` and
+   * nothing written. The caller passes only authenticated (signed) acks.
    */
   recordAck(a: AckRecord): Promise<AckOutcome>;
   /** Applies a peer's stated channelPreferences (cannotUse flags) to its rows. */
@@ -173,11 +185,12 @@ export interface Store extends CursorStore {
   /** Marks a protocol as not working for a peer (e.g. repeated send failures); re-ranks. */
   markNotWorking(owner: string, peer: string, protocol: ProtocolId): Promise<void>;
 
-  getMessage(owner: string, uuid: string): Promise<StoredMessage | undefined>;
+  /** The message (owner, peer, uuid); without `peer`, ours with that uuid, else the first inbound one to arrive. */
+  getMessage(owner: string, uuid: string, peer?: string): Promise<StoredMessage | undefined>;
   /** Newest first. */
   listMessages(owner: string, limit: number): Promise<StoredMessage[]>;
-  /** Oldest first. */
-  getReceipts(owner: string, uuid: string): Promise<Receipt[]>;
+  /** Oldest first; `peer` as for getMessage. */
+  getReceipts(owner: string, uuid: string, peer?: string): Promise<Receipt[]>;
   /** Sorted by preferenceOrder. */
   getChannelPreferences(owner: string, peer: string): Promise<ChannelPreferenceRow[]>;
   getPerformance(): Promise<EndpointPerformance[]>;
@@ -198,7 +211,7 @@ export interface Store extends CursorStore {
   upsertIdentity(i: { owner: string; magnetLink: string; label?: string }): Promise<void>;
   /** Every local identity, oldest first. */
   listIdentities(): Promise<StoredIdentity[]>;
-  /** The per-endpoint results of every send of one message (retries included), oldest first. */
+  /** The per-endpoint results of every send of our messages with that uuid (retries included; every peer's), oldest first. */
   getSendResults(owner: string, uuid: string): Promise<SendResult[]>;
 
   /** Bridged rooms, their outboxes and inboxes. */

@@ -1,28 +1,14 @@
 /**
  * The CLI as a person runs it: real processes, real exit codes, real output.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMosquitto } from '../support/mosquitto.js';
 import type { TestBroker } from '../support/mosquitto.js';
 import { freePort } from '../support/nostr-relay.js';
-
-const BIN = new URL('../../bin/roomcast.js', import.meta.url).pathname;
-const run = promisify(execFile);
-
-async function roomcast(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+import { roomcast, start, stopAll } from './cli-process.js';
 
 let broker: TestBroker;
 let cwd: string;
@@ -33,6 +19,7 @@ beforeAll(async () => {
   expect((await roomcast(['identity', 'new', '--out', 'bob.json'], cwd)).code).toBe(0);
 });
 afterAll(async () => {
+  await stopAll();
   await broker?.stop();
 });
 
@@ -52,9 +39,9 @@ describe('roomcast CLI', () => {
 
   it('send → listen --json --count: one JSON line per message, acked, exit 0', async () => {
     const bobMagnet = (await roomcast(['identity', 'show', 'bob.json', '--magnet'], cwd)).stdout.trim();
-    const listening = roomcast(['listen', '--identity', 'bob.json', '--data-dir', 'bob', '--json', '--count', '2', '--mqtt', broker.url], cwd);
-    // The listener's first connection creates its persistent session; give it a moment.
-    await new Promise((r) => setTimeout(r, 2500));
+    const listening = start(['listen', '--identity', 'bob.json', '--data-dir', 'bob', '--json', '--count', '2', '--mqtt', broker.url], cwd);
+    // The ready line comes once the listener's subscriptions (its persistent session) are in place.
+    await listening.until((out) => out.includes('"event":"ready"'), 'the ready line');
     const sent = [];
     for (const text of ['one', 'two']) {
       const r = await roomcast(['send', '--identity', 'alice.json', '--data-dir', 'alice', '--mqtt', broker.url, '--to', bobMagnet, '--json', '--wait-ack', '10', text], cwd);
@@ -64,9 +51,9 @@ describe('roomcast CLI', () => {
       expect(lines.some((l) => l.event === 'ack' && l.via === 'mqtt')).toBe(true);
       sent.push(lines[0]!.uuid);
     }
-    const l = await listening;
-    expect(l.code, l.stderr).toBe(0);
-    const got = l.stdout.trim().split('\n').map((x) => JSON.parse(x) as Record<string, unknown>);
+    expect(await listening.exited, listening.stderr()).toBe(0);
+    const [ready, ...got] = listening.lines().map((x) => JSON.parse(x) as Record<string, unknown>);
+    expect(ready).toMatchObject({ event: 'ready', transports: { mqtt: { connected: 1, endpoints: 1 } } });
     expect(got.map((g) => g.content)).toEqual(['one', 'two']);
     expect(got.map((g) => g.uuid)).toEqual(sent);
     expect(got[0]).toMatchObject({ event: 'message', via: 'mqtt', verified: true });

@@ -45,7 +45,10 @@ function startListener(identityFile: string, dataDir: string): Listener {
     while ((i = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
-      if (line.startsWith('{')) lines.push(JSON.parse(line));
+      if (line.startsWith('{')) {
+        const parsed = JSON.parse(line) as { event?: string; uuid: string; content: string };
+        if (parsed.event === undefined || parsed.event === 'message') lines.push(parsed); // not the ready line
+      }
     }
   });
   child.stderr!.resume();

@@ -32,6 +32,20 @@ describe('platforms: room rate limiter (virtual time)', () => {
     expect(granted).toEqual([['room0', 0], ['room1', 0], ['room2', 0], ['room3', 1000]]);
   });
 
+  it("gives a freed slot to a waiting 'high' write before 'low' ones that came earlier", async () => {
+    const limiter = new RoomRateLimiter({ posts: 1, perMs: 1000 });
+    const order: string[] = [];
+    const take = (label: string, p: 'high' | 'low') => limiter.take('room', p).then(() => void order.push(`${label}@${Date.now()}`));
+    const all = [take('receipt1', 'low'), take('receipt2', 'low'), take('receipt3', 'low')];
+    await vi.advanceTimersByTimeAsync(500);
+    expect(limiter.waiting('room')).toEqual({ high: 0, low: 2 });
+    all.push(take('reply', 'high'));
+    expect(limiter.waiting('room')).toEqual({ high: 1, low: 2 });
+    await vi.advanceTimersByTimeAsync(3000);
+    await Promise.all(all);
+    expect(order).toEqual(['receipt1@0', 'reply@1000', 'receipt2@2000', 'receipt3@3000']);
+  });
+
   it('serves one key in call order, never more than `posts` in any window', async () => {
     const limiter = new RoomRateLimiter({ posts: 2, perMs: 1000 });
     const { granted, all } = track(limiter, 'room', 7);

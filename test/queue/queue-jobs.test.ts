@@ -16,6 +16,7 @@ describe('queue config', () => {
       maxStalledCount: 1,
       orderHoldMs: 250,
       orderRetryMs: 50,
+      sweepMs: 30_000,
     });
     expect(jobDefaults(cfg)).toEqual({
       attempts: 8,

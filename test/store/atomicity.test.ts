@@ -42,13 +42,13 @@ describe.each(FLAVOURS)('transaction atomicity (%s)', (flavour) => {
     expect(await store.getPerformance()).toEqual([]);
   });
 
-  it('recordAck (interactive transaction): a failing preference write undoes the acked state and the receipt', async () => {
+  it('recordAck (interactive transaction): a failing write after the acked state undoes it', async () => {
     const store = await fresh();
     const m = outbound(xOnly(), xOnly());
     await store.recordOutbound(m, [report('mqtt', [okEndpoint('mqtt://a', 10)])]);
-    // message update and receipt succeed; channel_preferences.peer is NOT NULL.
+    // The message update succeeds; the receipt's endpoint is NOT NULL.
     const ack = { owner: m.owner, originalUuid: m.uuid, peer: m.peer, protocol: 'mqtt' as const, endpoint: 'mqtt://a', receivedAt: m.timestamp + 100 };
-    await expect(store.recordAck({ ...ack, peer: null as unknown as string })).rejects.toThrow(/NOT NULL/);
+    await expect(store.recordAck({ ...ack, endpoint: null as unknown as string })).rejects.toThrow(/NOT NULL/);
     expect(await store.getMessage(m.owner, m.uuid)).toMatchObject({ state: 'sent' });
     expect((await store.getMessage(m.owner, m.uuid))?.ackedAt).toBeUndefined();
     expect(await store.getReceipts(m.owner, m.uuid)).toEqual([]);

@@ -43,8 +43,8 @@ describe.each(FLAVOURS)('inbound messages (%s)', (flavour) => {
       verified: false,
     });
     expect(await store.getReceipts(owner, first.uuid)).toStrictEqual([
-      { owner, uuid: first.uuid, kind: 'message', protocol: 'mqtt', endpoint: 'mqtt://a', receivedAt: 1150, latencyMs: 150 },
-      { owner, uuid: first.uuid, kind: 'message', protocol: 'nostr', endpoint: 'wss://r', receivedAt: 1400, latencyMs: 400 },
+      { owner, peer, uuid: first.uuid, kind: 'message', protocol: 'mqtt', endpoint: 'mqtt://a', receivedAt: 1150, latencyMs: 150 },
+      { owner, peer, uuid: first.uuid, kind: 'message', protocol: 'nostr', endpoint: 'wss://r', receivedAt: 1400, latencyMs: 400 },
     ]);
   });
 

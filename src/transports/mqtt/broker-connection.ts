@@ -1,14 +1,17 @@
 /**
  * One broker: one mqtt.js client with a stable client id and a persistent
  * session (clean: false), QoS 1 subscriptions, exponential reconnect backoff,
- * bounded publishes, and PUBACKs that wait for the inbound handler.
+ * bounded publishes, PUBACKs that wait for the inbound handler, and a
+ * maximum packet size enforced as packets arrive (packet-guard.ts).
  */
 import { createHash } from 'node:crypto';
 import { connect } from 'mqtt';
-import type { IClientOptions, IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
+import type { Duplex } from 'node:stream';
+import type { IClientOptions, IConnackPacket, IPublishPacket, MqttClient, StreamBuilder } from 'mqtt';
 import type { Logger } from '../../observability/logger.js';
 import type { EndpointResult, EndpointStatus } from '../transport.js';
 import { redactUrl } from '../transport.js';
+import { GuardedStream, PacketSizeFilter } from './packet-guard.js';
 
 /**
  * Stable MQTT client id for an identity on one broker: 'rc-' + 20 hex of
@@ -38,6 +41,15 @@ export interface BrokerConnectionOptions {
    * on the next session resume.
    */
   readonly onMessage: (payload: Buffer, topic: string, endpoint: string) => Promise<void>;
+  /** Largest MQTT packet accepted from the broker (bytes); larger ones are refused unread and acknowledged. */
+  readonly maxPacketBytes: number;
+  /** Told of each refused packet (its announced size), to count and log it. */
+  readonly onOversized: (bytes: number, endpoint: string) => void;
+}
+
+/** mqtt.js keeps the function that opens each connection's stream in a field its types mark private. */
+interface StreamBuilderField {
+  streamBuilder: StreamBuilder;
 }
 
 /** Delay before reconnect attempt `attempt` (0-based): doubling from min, capped at max, ±10 % jitter. */
@@ -69,6 +81,8 @@ export class BrokerConnection {
   /** Consecutive inbound handler failures (spaces out redelivery reconnects). */
   private failStreak = 0;
   private readyWaiters: Array<() => void> = [];
+  /** Packet ids of oversized PUBLISHes passed to mqtt.js as empty stubs, to be acknowledged and dropped. */
+  private readonly stubs = new Set<number>();
 
   constructor(private readonly opts: BrokerConnectionOptions) {
     this.endpoint = redactUrl(opts.url);
@@ -98,16 +112,23 @@ export class BrokerConnection {
       reconnectPeriod: this.opts.reconnectMinMs,
       resubscribe: false,
       queueQoSZero: false,
+      // Sent to MQTT 5 brokers; on 3.1.1 (ours) it is not on the wire, so guardStreams enforces it on receipt.
+      properties: { maximumPacketSize: this.opts.maxPacketBytes },
+      manualConnect: true,
     };
-    let client: MqttClient;
-    try {
-      client = connect(this.opts.url, options);
-    } catch (err) {
+    const unusable = (err: unknown): Promise<void> => {
       // e.g. a URL mqtt.js cannot use: report it in status, never fail start().
       this.lastError = describe(err);
       this.opts.log.error({ endpoint: this.endpoint, error: this.lastError }, 'mqtt broker cannot be used');
       this.releaseWaiters();
       return ready;
+    };
+    let client: MqttClient;
+    try {
+      client = connect(this.opts.url, options);
+      this.guardStreams(client);
+    } catch (err) {
+      return unusable(err);
     }
     this.client = client;
     client.handleMessage = (packet, callback) => this.handleMessage(packet, callback);
@@ -122,7 +143,35 @@ export class BrokerConnection {
       this.attempt += 1;
       client.options.reconnectPeriod = backoffDelay(this.attempt, this.opts.reconnectMinMs, this.opts.reconnectMaxMs);
     });
+    try {
+      client.connect();
+    } catch (err) {
+      return unusable(err);
+    }
     return ready;
+  }
+
+  /**
+   * Puts a PacketSizeFilter between every stream mqtt.js opens for `client`
+   * (the first connection and each reconnect) and its parser, so an oversized
+   * packet is refused before it is buffered. mqtt.js has no public hook for
+   * this: it calls `client.streamBuilder` for each connection, so the client
+   * is created with `manualConnect` and the field wrapped before the first
+   * connect (mqtt is pinned exactly; test/transports/mqtt-hardening.test.ts
+   * fails if this stops working).
+   */
+  private guardStreams(client: MqttClient): void {
+    const field = client as unknown as StreamBuilderField;
+    const open = field.streamBuilder;
+    if (typeof open !== 'function') throw new Error('mqtt.js has no streamBuilder to guard (an unsupported mqtt version)');
+    field.streamBuilder = (c, o) => {
+      this.stubs.clear(); // stubs of a connection that died are sent again by the broker
+      const filter = new PacketSizeFilter(this.opts.maxPacketBytes, (p) => {
+        if (p.messageId !== undefined) this.stubs.add(p.messageId);
+        this.opts.onOversized(p.bytes, this.endpoint);
+      });
+      return new GuardedStream(open(c, o) as Duplex, filter);
+    };
   }
 
   /** Publishes with QoS 1 and waits for PUBACK; never throws, never queues while offline. */
@@ -257,6 +306,10 @@ export class BrokerConnection {
       return;
     }
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload, 'utf8') : packet.payload;
+    if (payload.length === 0 && packet.messageId !== undefined && this.stubs.delete(packet.messageId)) {
+      callback(); // an oversized message, refused unread (onOversized counted it): acknowledged so it is not sent again
+      return;
+    }
     this.opts.onMessage(payload, packet.topic, this.endpoint).then(
       () => {
         this.failStreak = 0;

@@ -51,6 +51,18 @@ export const MqttConfigSchema = z
     reconnectMaxMs: ms(10, 3_600_000).default(30_000),
     /** Envelopes dated further in the future than this are rejected ('future-timestamp'). */
     maxClockSkewMs: ms(0, 7 * 24 * 3_600_000).default(600_000),
+    /**
+     * How a listening process holds its place on the broker. Unset or
+     * `persistent`: the identity's stable client id with a persistent session,
+     * so messages published while the process was down arrive when it returns;
+     * one process per identity and broker can hold it (a second one with the
+     * same id takes the session over, and the two knock each other off).
+     * `transient`: a client id of this process alone with a clean session: it
+     * receives only while it runs and never takes the persistent session
+     * (`roomcast chat` and `send` use it, so they run beside a `listen` or the
+     * service of the same identity).
+     */
+    session: z.enum(['persistent', 'transient']).optional(),
   })
   .superRefine((cfg, ctx) => {
     if (cfg.reconnectMinMs > cfg.reconnectMaxMs) {

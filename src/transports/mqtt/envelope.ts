@@ -111,6 +111,14 @@ export function maxEnvelopeBytes(maxMessageBytes: number): number {
   return maxMessageBytes * 2 + ENVELOPE_OVERHEAD_BYTES;
 }
 
+/** Bytes an MQTT PUBLISH adds around its payload on our topics: fixed header (≤ 5), topic (2 + `dm/` + ≤ 130), packet id (2). */
+export const PUBLISH_OVERHEAD_BYTES = 512;
+
+/** Largest MQTT packet a broker may send us: anything larger cannot hold an envelope we would accept, and is refused unread. */
+export function maxPacketBytes(maxMessageBytes: number): number {
+  return maxEnvelopeBytes(maxMessageBytes) + PUBLISH_OVERHEAD_BYTES;
+}
+
 const EnvelopeSchema = z.object({
   from: z.string().max(130),
   content: z.string(),

@@ -5,7 +5,7 @@
  * envelopes to seed peers. See docs/mqtt-envelope.md.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { ParseResult } from '../../protocol/chat-message.js';
+import type { ParseResult, Rejection } from '../../protocol/chat-message.js';
 import { redactUrl, summarize } from '../transport.js';
 import type {
   EndpointResult,
@@ -21,7 +21,7 @@ import type {
 } from '../transport.js';
 import { BrokerConnection, mqttClientId } from './broker-connection.js';
 import type { MqttConfig } from './config.js';
-import { buildEnvelope, maxEnvelopeBytes, NIP44_MAX_PLAINTEXT_BYTES, parseEnvelope, wireFormatFor } from './envelope.js';
+import { buildEnvelope, maxEnvelopeBytes, maxPacketBytes, NIP44_MAX_PLAINTEXT_BYTES, parseEnvelope, wireFormatFor } from './envelope.js';
 import type { AcceptedEnvelope } from './envelope.js';
 
 export { mqttClientId } from './broker-connection.js';
@@ -56,20 +56,23 @@ export class MqttTransport implements Transport {
     const own = ctx.identity;
     const listen = ctx.listen !== false;
     this.topics = new Set(listen ? [dmTopic(own.xOnly), dmTopic(own.secp256k1PublicKey)] : []);
-    // A send-only transport must not resume (and so steal) the listener's persistent session.
-    const sendOnlyId = `rc-s-${randomBytes(9).toString('hex')}`;
+    // A send-only or transient transport must not resume (and so steal) the listener's persistent session.
+    const persistent = listen && config.session !== 'transient';
+    const processId = `rc-${listen ? 't' : 's'}-${randomBytes(9).toString('hex')}`;
     this.connections = config.brokers.map(
       (url) =>
         new BrokerConnection({
           url,
-          clientId: listen ? mqttClientId(own.xOnly, url) : sendOnlyId,
+          clientId: persistent ? mqttClientId(own.xOnly, url) : processId,
           topics: [...this.topics],
-          clean: !listen,
+          clean: !persistent,
           connectTimeoutMs: config.connectTimeoutMs,
           reconnectMinMs: config.reconnectMinMs,
           reconnectMaxMs: config.reconnectMaxMs,
           log: ctx.log,
           onMessage: (payload, topic, endpoint) => this.receive(payload, topic, endpoint),
+          maxPacketBytes: maxPacketBytes(ctx.maxMessageBytes),
+          onOversized: (_bytes, endpoint) => this.refuse(endpoint, { code: 'oversized', detail: `an MQTT packet larger than ${maxPacketBytes(ctx.maxMessageBytes)} bytes was refused unread` }),
         }),
     );
     this.capabilities = {
@@ -142,19 +145,24 @@ export class MqttTransport implements Transport {
     const receivedAt = Date.now();
     const verdict = this.verdict(payload);
     if (!verdict.ok) {
-      this.ctx.log.debug({ transport: 'mqtt', endpoint, code: verdict.rejection.code }, 'mqtt envelope rejected');
-      try {
-        this.ctx.reject({ transport: 'mqtt', endpoint }, verdict.rejection);
-      } catch (err) {
-        // A failing sink must not keep refused input unacknowledged (it would come back forever).
-        this.ctx.log.warn({ transport: 'mqtt', endpoint, error: String(err) }, 'reject sink failed');
-      }
+      this.refuse(endpoint, verdict.rejection);
       return;
     }
     const deliver = this.onEnvelope;
     if (!deliver || this.stopping) throw new Error('transport is not listening');
     const { body, senderXOnly, verified } = verdict.value;
     await deliver({ transport: 'mqtt', endpoint, sender: { kind: 'xonly', key: senderXOnly }, verified, body, receivedAt });
+  }
+
+  /** Counts and logs (once) refused input; never throws. */
+  private refuse(endpoint: string, rejection: Rejection): void {
+    this.ctx.log.debug({ transport: 'mqtt', endpoint, code: rejection.code }, 'mqtt envelope rejected');
+    try {
+      this.ctx.reject({ transport: 'mqtt', endpoint }, rejection);
+    } catch (err) {
+      // A failing sink must not keep refused input unacknowledged (it would come back forever).
+      this.ctx.log.warn({ transport: 'mqtt', endpoint, error: String(err) }, 'reject sink failed');
+    }
   }
 
   /** parseEnvelope, once per distinct payload (identical copies from other brokers reuse the verdict). */
