@@ -63,16 +63,16 @@ export class Bridge {
 
   /**
    * Hooks a room's (listening) broadcaster: its new messages go to the room's
-   * inbox, its acks update the room's receipts. Pass as RoomBroadcasters'
-   * `onCreated`.
+   * inbox before they are acknowledged, its acks update the room's receipts.
+   * Pass as RoomBroadcasters' `onCreated`.
    */
   readonly attachRoom = (room: BridgedRoom, b: Broadcaster): void => {
-    b.on('message', (e) => {
-      void this.track(async () => {
-        const strangers = { max: this.o.maxQueuedFromStrangers, metrics: this.o.metrics, once: this.strangerRefusals };
-        const entry = await receiveForRoom(room, e, { store: this.o.store, unknownSenders: this.o.unknownSenders, log: this.o.log, strangers });
-        if (entry) this.handOff(`in|${entry.platform}|${entry.roomId}`, () => this.o.queues.inbound({ uuid: entry.uuid, platform: entry.platform, roomId: entry.roomId, owner: entry.owner }));
-      }, 'queue an inbound message');
+    // The inbox row is written before the message is acknowledged: a copy whose row could not be
+    // written is not acked, not confirmed to its network, and handled as new when it comes again.
+    b.beforeAck(async (e) => {
+      const strangers = { max: this.o.maxQueuedFromStrangers, metrics: this.o.metrics, once: this.strangerRefusals };
+      const entry = await receiveForRoom(room, e, { store: this.o.store, unknownSenders: this.o.unknownSenders, log: this.o.log, strangers });
+      if (entry) this.handOff(`in|${entry.platform}|${entry.roomId}`, () => this.o.queues.inbound({ uuid: entry.uuid, platform: entry.platform, roomId: entry.roomId, owner: entry.owner }));
     });
     b.on('ack', (e) => {
       if (e.firstOnProtocol) void this.track(() => this.o.receipts.onAck(room.identity.xOnly, e.originalUuid), 'update a receipt');

@@ -29,7 +29,7 @@ import type { Acknowledgment, ChannelPreference, ChatMessage, ParseLimits, Plain
 import type { Store } from '../store/store.js';
 import type { InboundEnvelope, RejectSink, SendReport, Transport, TransportId } from '../transports/transport.js';
 import { authenticate, proofMatches } from './authenticate.js';
-import type { BroadcasterEventMap } from './events.js';
+import type { BroadcasterEventMap, MessageEvent } from './events.js';
 import { DEFAULT_SENDER_LIMIT, SenderLimiter } from './sender-limiter.js';
 import type { SenderLimit } from './sender-limiter.js';
 
@@ -78,6 +78,10 @@ export class Broadcaster {
   private readonly pending = new Set<Promise<unknown>>();
   /** sender + uuid → local time its first copy arrived, for "also via X (+N ms)". */
   private readonly firstSeen = new Map<string, number>();
+  /** See beforeAck. */
+  private acceptStep: ((e: MessageEvent) => Promise<void>) | undefined;
+  /** sender + uuid → the beforeAck step of its first copy, while it runs: later copies wait for its outcome. */
+  private readonly accepting = new Map<string, Promise<boolean>>();
   private readonly now: () => number;
   private readonly sendSlots: LimitFunction;
   private readonly senders: SenderLimiter;
@@ -101,6 +105,19 @@ export class Broadcaster {
   on<K extends keyof BroadcasterEventMap>(event: K, listener: (e: BroadcasterEventMap[K]) => void): this {
     this.events.on(event, listener);
     return this;
+  }
+
+  /**
+   * A step every new message must pass before it is acknowledged and
+   * announced ('message'): the bridge writes the room's inbox row there. When
+   * the step throws, the message is forgotten again (record and receipt
+   * removed), nothing is acknowledged, and the copy's handler throws, so the
+   * transport does not confirm it to its network and a later copy (a
+   * redelivery, another relay or broker) is handled as the first. One step;
+   * set it before start().
+   */
+  beforeAck(step: (e: MessageEvent) => Promise<void>): void {
+    this.acceptStep = step;
   }
 
   off<K extends keyof BroadcasterEventMap>(event: K, listener: (e: BroadcasterEventMap[K]) => void): this {
@@ -252,10 +269,32 @@ export class Broadcaster {
     });
     const seenKey = `${sender.xOnly}/${message.uuid}`;
     if (!first) {
+      // The first copy may still be in its beforeAck step: if that fails, this copy becomes the first.
+      const accepted = this.accepting.get(seenKey);
+      if (accepted && !(await accepted)) return this.onMessage(message, sender, e);
       this.opts.metrics.duplicates.inc({ transport: e.transport });
       const firstAt = this.firstSeen.get(seenKey) ?? (await this.opts.store.getMessage(this.identity.xOnly, message.uuid, sender.xOnly))?.receivedAt ?? e.receivedAt;
       this.events.emit('copy', { uuid: message.uuid, via: e.transport, endpoint: e.endpoint, receivedAt: e.receivedAt, afterFirstMs: Math.max(0, e.receivedAt - firstAt) });
       return;
+    }
+    const event: MessageEvent = { message, sender, via: e.transport, endpoint: e.endpoint, receivedAt: e.receivedAt, verified: e.verified };
+    if (this.acceptStep) {
+      const step = this.acceptStep(event).then(
+        () => true,
+        async (err: unknown) => {
+          await this.opts.store.forgetInbound(this.identity.xOnly, sender.xOnly, message.uuid);
+          throw err;
+        },
+      );
+      this.accepting.set(
+        seenKey,
+        step.catch(() => false),
+      );
+      try {
+        await step;
+      } finally {
+        this.accepting.delete(seenKey);
+      }
     }
     this.rememberFirst(seenKey, e.receivedAt);
     if (message.channelPreferences) {
@@ -265,7 +304,7 @@ export class Broadcaster {
         this.logOnce('unverified:channel-preferences', { transport: e.transport }, 'ignored channel preferences in an unsigned copy: only signed copies change them');
       }
     }
-    this.events.emit('message', { message, sender, via: e.transport, endpoint: e.endpoint, receivedAt: e.receivedAt, verified: e.verified });
+    this.events.emit('message', event);
     this.track(this.sendAck(message, sender, e));
   }
 

@@ -87,6 +87,10 @@ export class LibsqlStore implements Store {
     return messages.recordInbound(this.#db, r);
   }
 
+  forgetInbound(owner: string, peer: string, uuid: string): Promise<void> {
+    return messages.forgetInbound(this.#db, owner, peer, uuid);
+  }
+
   recordOutbound(m: OutboundRecord, reports: readonly SendReport[]): Promise<void> {
     return sends.recordOutbound(this.#db, m, reports, this.#now());
   }

@@ -84,6 +84,20 @@ export async function recordInbound(db: Db, r: InboundRecord): Promise<{ first: 
   return { first: inserted?.rowsAffected === 1, latencyMs };
 }
 
+/**
+ * Undoes recordInbound for a message whose first copy could not be handed on
+ * (the bridge could not write its inbox row): the message and its receipts
+ * go, in one transaction, so the next copy is handled as the first.
+ */
+export async function forgetInbound(db: Db, owner: string, peer: string, uuid: string): Promise<void> {
+  await db.write((w) =>
+    w.batch([
+      { sql: `DELETE FROM receipts WHERE owner = ? AND peer = ? AND uuid = ?`, args: [owner, peer, uuid] },
+      { sql: `DELETE FROM messages WHERE owner = ? AND peer = ? AND uuid = ? AND direction = 'in'`, args: [owner, peer, uuid] },
+    ]),
+  );
+}
+
 /** The INSERT for one receipt row (part of a caller's batch or transaction). */
 export function insertReceipt(r: Receipt): { sql: string; args: Array<string | number> } {
   return {

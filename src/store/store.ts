@@ -169,6 +169,8 @@ export interface Store extends CursorStore {
    * another message and never hides this one.
    */
   recordInbound(r: InboundRecord): Promise<{ first: boolean; latencyMs: number }>;
+  /** Removes inbound message (owner, peer, uuid) and its receipts, so its next copy counts as the first. */
+  forgetInbound(owner: string, peer: string, uuid: string): Promise<void>;
   /** Records a message we sent (state from whether any report is ok) and updates endpoint performance, in one transaction. */
   recordOutbound(m: OutboundRecord, reports: readonly SendReport[]): Promise<void>;
   /**
