@@ -11,8 +11,8 @@ import { decodeMagnet, encodeMagnet } from '../identity/magnet.js';
 import type { Logger } from '../observability/logger.js';
 import type { Store } from '../store/store.js';
 import type { OutboxEntry } from '../store/rooms.js';
-import { isPermanentFailure } from '../transports/transport.js';
-import type { TransportId } from '../transports/transport.js';
+import { isPermanentFailure } from '../common/delivery.js';
+import type { ProtocolId } from '../protocol/chat-message.js';
 import { MessageTooLargeError } from '../broadcaster/broadcaster.js';
 import { serializeChatMessage } from '../protocol/chat-message.js';
 import { contactCopies } from './copies.js';
@@ -82,7 +82,7 @@ export async function processOutbound(uuid: string, d: OutboundDeps): Promise<Ou
     for (const copy of copies) await d.store.rooms.addOutboxCopy({ owner, uuid: copy.uuid, roomUuid: entry.uuid, contact: contact.xOnly });
     for (const copy of copies) {
       const before = await d.store.getSendResults(owner, copy.uuid);
-      const done = new Set<TransportId>(before.filter((s) => s.ok).map((s) => s.protocol));
+      const done = new Set<ProtocolId>(before.filter((s) => s.ok).map((s) => s.protocol));
       const missing = all.filter((t) => !done.has(t));
       if (missing.length > 0) {
         try {

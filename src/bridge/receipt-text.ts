@@ -4,7 +4,7 @@
  * endpoint ("✓ nostr 3/3 245ms · ✓ MQTT 2/3 12ms · ✗ XMTP timeout"), then the
  * first ack per protocol ("acknowledged via MQTT +150ms").
  */
-import { protocolName, reasonText } from '../cli/format.js';
+import { protocolName, reasonText } from '../text/delivery.js';
 import type { ProtocolId } from '../protocol/chat-message.js';
 import type { Receipt, SendResult } from '../store/store.js';
 

@@ -4,9 +4,11 @@
  * send-only transports (see TransportContext.listen).
  */
 import type { Broadcaster } from '../broadcaster/broadcaster.js';
-import { buildBroadcaster } from '../node.js';
-import type { BroadcasterDeps } from '../node.js';
+import type { Identity } from '../identity/keys.js';
 import type { BridgedRoom } from './room-directory.js';
+
+/** Builds a room identity's broadcaster: listening, or send-only (the wiring's, e.g. node.ts buildBroadcaster). */
+export type BroadcasterFactory = (identity: Identity, listen: boolean) => Broadcaster;
 
 export class RoomBroadcasters {
   private readonly started = new Map<string, Promise<Broadcaster>>();
@@ -16,7 +18,7 @@ export class RoomBroadcasters {
    *   listeners (messages, acks) are attached before the first copy arrives.
    */
   constructor(
-    private readonly deps: BroadcasterDeps,
+    private readonly make: BroadcasterFactory,
     private readonly listen: boolean,
     private readonly onCreated: (room: BridgedRoom, b: Broadcaster) => void = () => undefined,
   ) {}
@@ -26,7 +28,7 @@ export class RoomBroadcasters {
     const key = room.identity.xOnly;
     let p = this.started.get(key);
     if (!p) {
-      const b = buildBroadcaster(room.identity, this.deps, this.listen);
+      const b = this.make(room.identity, this.listen);
       this.onCreated(room, b);
       p = b.start().then(() => b);
       this.started.set(key, p);

@@ -10,7 +10,8 @@
  * is kept by the store (KeyedSequencer + outbox/inbox sequence numbers).
  */
 import type { Identity } from '../identity/keys.js';
-import type { BroadcasterDeps } from '../node.js';
+import type { Config } from '../config/schema.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../observability/logger.js';
 import type { Platform } from '../platforms/platform.js';
 import { jobIdOf, jobProducer, KeyedSequencer, startJobWorker, UnrecoverableError } from '../queue/index.js';
@@ -24,6 +25,7 @@ import type { OutboundDeps } from './outbound.js';
 import { RoomReceipts } from './receipts.js';
 import { startSweeping } from './recovery.js';
 import { RoomBroadcasters } from './room-broadcasters.js';
+import type { BroadcasterFactory } from './room-broadcasters.js';
 import { RoomDirectory } from './room-directory.js';
 import { RoomWriter } from './room-writer.js';
 
@@ -35,7 +37,9 @@ const PROMOTE_PAUSE_MS = 10;
 export interface BridgeRuntimeOptions {
   readonly role: ProcessRole;
   readonly service: Identity;
-  readonly deps: BroadcasterDeps;
+  readonly deps: { readonly config: Config; readonly store: Store; readonly log: Logger; readonly metrics: Metrics };
+  /** Builds each room's broadcaster (listening, or send-only for worker processes). */
+  readonly makeBroadcaster: BroadcasterFactory;
   readonly bridgeConfig: BridgeConfig;
   /** Platforms to write to (receipts, inbound posts); the 'all' and 'bridge' roles also start them and take their events. */
   readonly platforms: readonly Platform[];
@@ -95,9 +99,9 @@ export async function startBridgeRuntime(o: BridgeRuntimeOptions): Promise<Bridg
       },
       log,
     });
-    broadcasters = new RoomBroadcasters(o.deps, true, bridge.attachRoom);
+    broadcasters = new RoomBroadcasters(o.makeBroadcaster, true, bridge.attachRoom);
   } else {
-    broadcasters = new RoomBroadcasters(o.deps, false);
+    broadcasters = new RoomBroadcasters(o.makeBroadcaster, false);
   }
 
   const outDeps: OutboundDeps = {

@@ -4,45 +4,16 @@
  */
 import type { AckEvent, CopyEvent } from '../broadcaster/events.js';
 import type { ProtocolId } from '../protocol/chat-message.js';
-import type { FailureReason, SendReport } from '../transports/transport.js';
+import type { SendReport } from '../transports/transport.js';
 
-/** How each network is named on screen, and what its endpoints are called. */
-const DISPLAY: Readonly<Record<ProtocolId, { label: string; endpoints: string }>> = {
-  nostr: { label: 'nostr', endpoints: 'relays' },
-  mqtt: { label: 'MQTT', endpoints: 'brokers' },
-  xmtp: { label: 'XMTP', endpoints: 'nodes' },
-};
-
-export function protocolName(p: ProtocolId): string {
-  return DISPLAY[p].label;
-}
-
-/** A failure reason as people read it. */
-const REASON_TEXT: Readonly<Record<FailureReason, string>> = {
-  timeout: 'timeout',
-  rejected: 'rejected',
-  unreachable: 'unreachable',
-  error: 'error',
-  'upgrade-required': 'upgrade required (the network refuses this roomcast version)',
-};
-
-/** The words for a failure reason; an unknown or missing one is "failed". */
-export function reasonText(reason: string | undefined): string {
-  return reason !== undefined && Object.hasOwn(REASON_TEXT, reason) ? REASON_TEXT[reason as FailureReason] : 'failed';
-}
-
-/** "✓ MQTT (2/3 brokers) 12ms" or "✗ nostr timeout". */
-export function formatReport(r: SendReport): string {
-  const d = DISPLAY[r.transport];
-  const okCount = r.endpoints.filter((e) => e.ok).length;
-  const counts = r.endpoints.length > 1 || r.transport !== 'xmtp' ? ` (${okCount}/${r.endpoints.length} ${d.endpoints})` : '';
-  return r.ok ? `✓ ${d.label}${counts} ${Math.round(r.latencyMs)}ms` : `✗ ${d.label}${r.endpoints.length ? counts : ''} ${reasonText(r.reason)}`;
-}
+export { formatReport, protocolName, reasonText } from '../text/delivery.js';
+import { NETWORKS } from '../transports/networks.js';
+import { formatReport, protocolName } from '../text/delivery.js';
 
 /** "MQTT (1/3 brokers)": how many of a network's endpoints are connected. */
 export function formatConnected(p: ProtocolId, connected: number, total: number): string {
-  const d = DISPLAY[p];
-  return `${d.label} (${connected}/${total} ${d.endpoints})`;
+  const d = NETWORKS[p];
+  return `${d.label} (${connected}/${total} ${d.endpointNoun})`;
 }
 
 export function formatDelivery(reports: readonly SendReport[]): string {

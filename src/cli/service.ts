@@ -10,7 +10,7 @@ import { startBridgeRuntime } from '../bridge/runtime.js';
 import { ConfigError } from '../config/load.js';
 import type { ProcessRole } from '../bridge/runtime.js';
 import { encodeMagnet } from '../identity/magnet.js';
-import { openNode } from '../node.js';
+import { buildBroadcaster, openNode } from '../node.js';
 import type { Platform } from '../platforms/platform.js';
 import { openQueueBackend } from '../queue/index.js';
 import type { QueueBackend } from '../queue/index.js';
@@ -61,6 +61,7 @@ export async function startService(o: NodeCliOptions, out: Out, role: ProcessRol
       role,
       service: node.identity,
       deps: node.deps,
+      makeBroadcaster: (identity, listen) => buildBroadcaster(identity, node.deps, listen),
       bridgeConfig: config.bridge,
       platforms,
       queue,

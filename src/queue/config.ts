@@ -7,6 +7,7 @@
  * embedded backend under `<dataDir>/queue` when there is none.
  */
 import { z } from 'zod';
+import { ms } from '../common/config-fields.js';
 
 const REDIS_PROTOCOLS = new Set(['redis:', 'rediss:']);
 
@@ -25,7 +26,6 @@ const RedisUrlSchema = z.string().superRefine((value, ctx) => {
   }
 });
 
-const ms = (min: number, max: number) => z.number().int().min(min).max(max);
 
 export const QueueConfigSchema = z
   .object({

@@ -17,7 +17,7 @@ import type { RedisOptions } from 'ioredis';
 import { createRedisBackend } from 'bullmq';
 import type { BackendFactory, IQueueBackend } from 'bullmq';
 import type { Logger } from '../observability/logger.js';
-import { redactUrl } from '../transports/transport.js';
+import { redactUrl } from '../common/redact-url.js';
 import { BullMqBackend } from './backend.js';
 import type { QueueBackend } from './backend.js';
 

@@ -28,6 +28,7 @@
  */
 import { DelayedError } from 'bullmq';
 import type { Job, Processor } from 'bullmq';
+import { backoffDelay } from '../common/backoff.js';
 
 export interface KeyedSequencerOptions<T> {
   /**
@@ -86,7 +87,7 @@ export class KeyedSequencer<T> {
       if (token === undefined) throw new Error('KeyedSequencer: the worker passed no lock token; cannot defer the job');
       // Deferrals so far (each one started the job once without using an attempt).
       const previous = Math.max(0, job.attemptsStarted - job.attemptsMade - 1);
-      const delay = Math.min(this.maxRetryMs, this.retryMs * 2 ** Math.min(previous, 20));
+      const delay = backoffDelay(previous, this.retryMs, this.maxRetryMs);
       this.deferred++;
       await job.moveToDelayed(Date.now() + delay, token);
       // Tells the worker the job was moved on purpose: no failure, no attempt used.

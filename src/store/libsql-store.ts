@@ -19,8 +19,8 @@ import type {
   StoredIdentity,
   StoredMessage,
 } from './store.js';
-import { redactUrl } from '../transports/transport.js';
-import type { SendReport } from '../transports/transport.js';
+import { redactUrl } from '../common/redact-url.js';
+import type { SendReport } from '../common/delivery.js';
 import { Db, dbKind } from './db.js';
 import { SchemaTooNewError, migrate } from './migrations.js';
 import { recordAck } from './acks.js';

@@ -5,7 +5,7 @@
  */
 import type { InStatement, Row } from '@libsql/client';
 import type { ProtocolId } from '../protocol/chat-message.js';
-import type { FailureReason, SendReport } from '../transports/transport.js';
+import type { FailureReason, SendReport } from '../common/delivery.js';
 import type { EndpointPerformance, OutboundRecord, SendResult } from './store.js';
 import { bool, compact, num, optNum, optStr, str } from './db.js';
 import type { Db } from './db.js';

@@ -7,7 +7,7 @@
  */
 import type { ProtocolId } from '../protocol/chat-message.js';
 import type { RoomStore } from './rooms.js';
-import type { CursorStore, FailureReason, SendReport } from '../transports/transport.js';
+import type { CursorStore, FailureReason, SendReport } from '../common/delivery.js';
 
 export type Direction = 'in' | 'out';
 /**

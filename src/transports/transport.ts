@@ -10,6 +10,11 @@ import type { Logger } from '../observability/logger.js';
 
 export type TransportId = ProtocolId;
 
+export type { CursorStore, EndpointResult, FailureReason, SendReport } from '../common/delivery.js';
+export { isPermanentFailure, summarize } from '../common/delivery.js';
+export { redactUrl } from '../common/redact-url.js';
+import type { CursorStore, FailureReason, SendReport } from '../common/delivery.js';
+
 export interface TransportCapabilities {
   /** Largest ChatMessage JSON (bytes, UTF-8) this transport will carry. */
   readonly maxBytes: number;
@@ -17,44 +22,6 @@ export interface TransportCapabilities {
   readonly encrypts: boolean;
   /** Endpoint labels (URLs with any credentials removed), in configuration order. */
   readonly endpoints: readonly string[];
-}
-
-/**
- * Why one endpoint (or a whole transport) failed a send.
- * 'upgrade-required': the network refuses this client's version (XMTP's
- * cut-over to its decentralised network); nothing but a newer roomcast helps.
- */
-export type FailureReason = 'timeout' | 'rejected' | 'unreachable' | 'error' | 'upgrade-required';
-
-/**
- * Failures that a retry of the same send cannot cure: a job does not retry
- * them, and a transport does not retry them in the background.
- */
-export function isPermanentFailure(reason: FailureReason | undefined): boolean {
-  return reason === 'upgrade-required';
-}
-
-export interface EndpointResult {
-  readonly endpoint: string;
-  readonly ok: boolean;
-  /** Milliseconds from the start of the send until this endpoint confirmed or failed. */
-  readonly latencyMs: number;
-  readonly reason?: FailureReason;
-  /** Short, secret-free description of the failure. */
-  readonly error?: string;
-}
-
-export interface SendReport {
-  readonly transport: TransportId;
-  /** True when at least one endpoint accepted the message. */
-  readonly ok: boolean;
-  /** One entry per configured endpoint, in configuration order. */
-  readonly endpoints: readonly EndpointResult[];
-  /** Latency of the fastest endpoint that accepted; of the slowest failure when none did. */
-  readonly latencyMs: number;
-  /** Set when ok is false. */
-  readonly reason?: FailureReason;
-  readonly error?: string;
 }
 
 /** A recipient as transports see it: its public identity, whose capabilities pick the wire format. */
@@ -99,12 +66,6 @@ export interface EndpointStatus {
 /** Where transports report input they refused; counted and logged once by the receiver. */
 export type RejectSink = (source: { transport: TransportId; endpoint: string }, rejection: Rejection) => void;
 
-/** Small persistent key → number map, e.g. a relay's last-seen `created_at`, so a restart resumes where it stopped. */
-export interface CursorStore {
-  getCursor(key: string): Promise<number | undefined>;
-  setCursor(key: string, value: number): Promise<void>;
-}
-
 /** What every transport is constructed with, besides its own config section. */
 export interface TransportContext {
   readonly identity: Identity;
@@ -145,33 +106,3 @@ export interface Transport {
   stop(): Promise<void>;
 }
 
-/** Builds a SendReport from per-endpoint results (shared so every transport reports alike). */
-export function summarize(transport: TransportId, endpoints: EndpointResult[]): SendReport {
-  const ok = endpoints.filter((e) => e.ok);
-  if (ok.length > 0) {
-    return { transport, ok: true, endpoints, latencyMs: Math.min(...ok.map((e) => e.latencyMs)) };
-  }
-  const first = endpoints[0];
-  return {
-    transport,
-    ok: false,
-    endpoints,
-    latencyMs: endpoints.length ? Math.max(...endpoints.map((e) => e.latencyMs)) : 0,
-    reason: first?.reason ?? 'unreachable',
-    error: endpoints.length === 0 ? 'no endpoints configured' : (first?.error ?? 'failed'),
-  };
-}
-
-/** A URL without user, password or query (which may hold tokens), for logs and reports. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    u.search = '';
-    u.hash = '';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return '(invalid url)';
-  }
-}

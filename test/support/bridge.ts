@@ -8,6 +8,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBridgeRuntime } from '../../src/bridge/runtime.js';
+import { buildBroadcaster } from '../../src/node.js';
 import type { BridgeRuntime, ProcessRole } from '../../src/bridge/runtime.js';
 import type { BridgeConfig } from '../../src/bridge/config.js';
 import { ConfigSchema } from '../../src/config/schema.js';
@@ -77,7 +78,8 @@ export async function startTestBridge(o: TestBridgeOptions): Promise<TestBridge>
   const rt = await startBridgeRuntime({
     role: o.role ?? 'all',
     service,
-    deps: { config, store, log, metrics, reject: createRejectSink(log, metrics) },
+    deps: { config, store, log, metrics },
+    makeBroadcaster: (identity, listen) => buildBroadcaster(identity, { config, store, log, metrics, reject: createRejectSink(log, metrics) }, listen),
     bridgeConfig: config.bridge,
     platforms: [o.writePlatform ?? platform],
     queue,

@@ -6,7 +6,7 @@
  * 245ms" everywhere.
  */
 import { nip19 } from 'nostr-tools';
-import { formatReport, protocolName } from '../../cli/format.js';
+import { formatReport, protocolName } from '../../text/delivery.js';
 import type { ProtocolId } from '../../protocol/chat-message.js';
 import type { ChannelPreferenceRow, Contact, Receipt, SendResult, StoredMessage } from '../../store/store.js';
 import type { EndpointResult, EndpointStatus, SendReport, TransportId } from '../../transports/transport.js';

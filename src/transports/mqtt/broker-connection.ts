@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { connect } from 'mqtt';
 import type { Duplex } from 'node:stream';
 import type { IClientOptions, IConnackPacket, IPublishPacket, MqttClient, StreamBuilder } from 'mqtt';
+import { backoffDelay as exponential } from '../../common/backoff.js';
 import type { Logger } from '../../observability/logger.js';
 import type { EndpointResult, EndpointStatus } from '../transport.js';
 import { redactUrl } from '../transport.js';
@@ -54,7 +55,7 @@ interface StreamBuilderField {
 
 /** Delay before reconnect attempt `attempt` (0-based): doubling from min, capped at max, ±10 % jitter. */
 export function backoffDelay(attempt: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
-  const base = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
+  const base = exponential(attempt, minMs, maxMs);
   const jittered = Math.round(base * (0.9 + 0.2 * random()));
   return Math.max(minMs, Math.min(maxMs, jittered));
 }

@@ -5,6 +5,7 @@
  * passed to the MQTT client only. Logs, reports and status use redactUrl().
  */
 import { z } from 'zod';
+import { ms } from '../../common/config-fields.js';
 import { redactUrl } from '../transport.js';
 
 const BROKER_PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:']);
@@ -34,7 +35,6 @@ const BrokerUrlSchema = z.string().superRefine((value, ctx) => {
   }
 });
 
-const ms = (min: number, max: number) => z.number().int().min(min).max(max);
 
 export const MqttConfigSchema = z
   .object({

@@ -3,6 +3,7 @@
  * has a default, so `NostrConfigSchema.parse({})` is a working configuration.
  */
 import { z } from 'zod';
+import { ms } from '../../common/config-fields.js';
 import { redactUrl } from '../transport.js';
 
 /**
@@ -23,7 +24,6 @@ const relayUrl = z
     }
   }, 'must be a ws:// or wss:// URL');
 
-const ms = (min: number, max: number) => z.number().int().min(min).max(max);
 
 export const NostrConfigSchema = z
   .object({

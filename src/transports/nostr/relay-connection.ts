@@ -16,6 +16,7 @@ import type { RawData } from 'ws';
 import type { EventTemplate, NostrEvent } from 'nostr-tools/pure';
 import type { Filter } from 'nostr-tools/filter';
 import { makeAuthEvent } from 'nostr-tools/nip42';
+import { backoffDelay } from '../../common/backoff.js';
 import type { Logger } from '../../observability/logger.js';
 import type { EndpointStatus } from '../transport.js';
 import { PendingPublishes } from './pending-publishes.js';
@@ -230,7 +231,7 @@ export class RelayConnection {
     this.pending.failAll('connection closed before the relay answered');
     this.settleFirst();
     if (this.stopped) return;
-    const base = Math.min(this.options.reconnectMaxMs, this.options.reconnectMinMs * 2 ** Math.min(this.attempt, 30));
+    const base = backoffDelay(this.attempt, this.options.reconnectMinMs, this.options.reconnectMaxMs);
     this.attempt++;
     const delay = Math.round(base / 2 + (Math.random() * base) / 2);
     this.log.debug({ relay: this.label, delayMs: delay, reason }, 'nostr: reconnecting');

@@ -6,8 +6,8 @@
  * `xmtp:<env>`.
  */
 import { z } from 'zod';
+import { ms } from '../../common/config-fields.js';
 
-const ms = (min: number, max: number) => z.number().int().min(min).max(max);
 
 export const XMTP_ENVS = ['dev', 'production', 'local'] as const;
 export type XmtpEnvName = (typeof XMTP_ENVS)[number];

@@ -23,6 +23,7 @@
  *   once, and nothing is retried: only a newer roomcast can help.
  */
 import { mkdir } from 'node:fs/promises';
+import { backoffDelay } from '../../common/backoff.js';
 import { decodeMagnet } from '../../identity/magnet.js';
 import type { Rejection } from '../../protocol/chat-message.js';
 import { isPermanentFailure, summarize } from '../transport.js';
@@ -212,7 +213,7 @@ export class XmtpTransport implements Transport {
     try {
       while (!this.stopped && !this.upgrade) {
         if (failures > 0) {
-          const delay = Math.min(this.config.retryMaxMs, this.config.retryMinMs * 2 ** Math.min(failures - 1, 30));
+          const delay = backoffDelay(failures - 1, this.config.retryMinMs, this.config.retryMaxMs);
           await new Promise<void>((resolve) => {
             this.wakeRetry = resolve;
             this.retryTimer = setTimeout(resolve, delay);
