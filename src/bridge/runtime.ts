@@ -14,7 +14,7 @@ import type { Config } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../observability/logger.js';
 import type { Platform } from '../platforms/platform.js';
-import { jobIdOf, jobProducer, KeyedSequencer, startJobWorker, UnrecoverableError } from '../queue/index.js';
+import { jobIdOf, jobProducer, KeyedSequencer, promote, startJobWorker, UnrecoverableError } from '../queue/index.js';
 import type { InboundJob, JobQueue, JobWorker, OutboundJob, QueueBackend, QueueConfig, WorkerSettings } from '../queue/index.js';
 import type { Store } from '../store/store.js';
 import { Bridge } from './bridge.js';
@@ -30,9 +30,6 @@ import { RoomDirectory } from './room-directory.js';
 import { RoomWriter } from './room-writer.js';
 
 export type ProcessRole = 'all' | 'bridge' | 'worker';
-
-const PROMOTE_TRIES = 10;
-const PROMOTE_PAUSE_MS = 10;
 
 export interface BridgeRuntimeOptions {
   readonly role: ProcessRole;
@@ -153,27 +150,6 @@ export async function startBridgeRuntime(o: BridgeRuntimeOptions): Promise<Bridg
   };
 }
 
-/**
- * Wakes the job whose turn has just come (it waits in the delayed set), so a
- * room's next message goes out at once instead of at its next look
- * (`orderRetryMs`, the fallback).
- */
-async function promote<T>(queue: JobQueue<T>, jobId: string | undefined): Promise<void> {
-  if (!jobId) return;
-  // A job taken just before its turn came may still be on its way to the
-  // delayed set (it read "not yet" and is deferring itself): look again briefly.
-  for (let i = 0; i < PROMOTE_TRIES; i++) {
-    const job = await queue.getJob(jobId);
-    if (!job) return;
-    const state = await job.getState();
-    if (state === 'delayed') {
-      await job.promote().catch(() => undefined); // it may have just been taken
-      return;
-    }
-    if (state !== 'active') return; // waiting: it will be taken in its turn; done: nothing to do
-    await new Promise((r) => setTimeout(r, PROMOTE_PAUSE_MS));
-  }
-}
 
 async function promoteNextOutbound(queue: JobQueue<OutboundJob>, store: Store, uuid: string): Promise<void> {
   const entry = await store.rooms.getOutbox(uuid);

@@ -17,6 +17,7 @@ export {
 } from './jobs.js';
 export type { InboundJob, JobHandler, JobPayload, JobProducer, JobQueueName, JobQueueOptions, JobWorkerOptions, OutboundJob } from './jobs.js';
 export { KeyedSequencer } from './sequencer.js';
+export { promote } from './promote.js';
 /** Thrown by a job handler when no retry can help: the job fails at once, whatever attempts remain. */
 export { UnrecoverableError } from 'bullmq';
 export type { KeyedSequencerOptions } from './sequencer.js';

@@ -71,7 +71,9 @@ export async function startTestBridge(o: TestBridgeOptions): Promise<TestBridge>
   const log = silentLogger();
   const metrics = createMetrics();
   const store = o.store ?? (await openStore({ url: o.storeUrl ?? `file:${join(dir, 'roomcast.db')}` }));
-  const queue = o.queue ?? (await openQueueBackend({ redisUrl: TEST_REDIS_URL, dataDir: dir, log }));
+  // ROOMCAST_TEST_QUEUE=embedded (a vitest project sets it) runs the same suites on the embedded backend, the default one.
+  const embedded = process.env.ROOMCAST_TEST_QUEUE === 'embedded';
+  const queue = o.queue ?? (await openQueueBackend({ ...(embedded ? {} : { redisUrl: TEST_REDIS_URL }), dataDir: dir, log }));
   const queueNames = o.queueNames ?? { outbound: `test-out-${randomUUID()}`, inbound: `test-in-${randomUUID()}` };
   const platform = o.platform ?? new MemoryPlatform();
   const service = o.service ?? generateIdentity();
