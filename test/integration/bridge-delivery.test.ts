@@ -12,6 +12,7 @@ import { startTestBridge } from '../support/bridge.js';
 import { openTestNode, startNetwork } from '../support/network.js';
 import type { TestNetwork } from '../support/network.js';
 import { waitFor } from '../support/wait.js';
+import { waitForPost, waitForRoom } from '../support/room-waits.js';
 
 const MOD = { id: '@mod:memory', displayName: 'Mod', level: 'moderator' as const };
 
@@ -35,7 +36,7 @@ describe('bridge delivery', () => {
     const room = b.platform.room('!retry');
     try {
       await b.platform.say(room, MOD, `!roomcast contact add alice ${encodeMagnet(peer.identity)}`);
-      await b.platform.waitForPost(room, (e) => e.text.includes('alice'));
+      await waitForPost(b.platform, room, (e) => e.text.includes('alice'));
       const roomIdentity = (await b.rt.directory.room('memory', '!retry')).identity;
 
       await net.brokers[0]!.kill();
@@ -55,8 +56,8 @@ describe('bridge delivery', () => {
       expect(results.filter((r) => r.protocol === 'nostr')).toHaveLength(1); // sent once, never again
       expect(results.filter((r) => r.protocol === 'mqtt').length).toBeGreaterThanOrEqual(3);
       expect(shown).toHaveLength(1);
-      const notice = await b.platform.waitForPost(room, (e) => e.notice && e.text.includes('through the outage'));
-      await b.platform.waitFor(() => /✓ MQTT 1\/1/.test(b.platform.message(room, notice.id).text), 'the receipt to show MQTT recovered', 10_000);
+      const notice = await waitForPost(b.platform, room, (e) => e.notice && e.text.includes('through the outage'));
+      await waitForRoom(b.platform, () => /✓ MQTT 1\/1/.test(b.platform.message(room, notice.id).text), 'the receipt to show MQTT recovered', 10_000);
     } finally {
       await peer.close();
       await b.stop();
@@ -81,7 +82,7 @@ describe('bridge delivery', () => {
     const room = first.platform.room('!order');
     try {
       await first.platform.say(room, MOD, `!roomcast contact add alice ${encodeMagnet(peer.identity)}`);
-      await first.platform.waitForPost(room, (e) => e.text.includes('alice'));
+      await waitForPost(first.platform, room, (e) => e.text.includes('alice'));
       const texts = Array.from({ length: 200 }, (_, i) => `message ${String(i).padStart(3, '0')}`);
       for (const t of texts) await first.platform.say(room, { id: '@bob', displayName: 'Bob' }, t);
       await waitFor(() => shown.length >= 200, '200 messages at the peer', 120_000, 100);
@@ -105,10 +106,10 @@ describe('bridge failures', () => {
     const room = b.platform.room('!lost');
     try {
       await b.platform.say(room, MOD, `!roomcast contact add alice ${encodeMagnet(peer)}`);
-      await b.platform.waitForPost(room, (e) => e.text.includes('alice'));
+      await waitForPost(b.platform, room, (e) => e.text.includes('alice'));
       await Promise.all([own.brokers[0]!.kill(), own.relays[0]!.kill()]);
       const id = await b.platform.say(room, { id: '@bob', displayName: 'Bob' }, 'into the void');
-      const told = await b.platform.waitForPost(room, (e) => e.text.startsWith('✗ Not delivered to alice'), 30_000);
+      const told = await waitForPost(b.platform, room, (e) => e.text.startsWith('✗ Not delivered to alice'), 30_000);
       expect(told.notice).toBe(true);
       expect(told.text).toContain('into the void');
       expect(told.text).toMatch(/✗ nostr (unreachable|timeout)/);

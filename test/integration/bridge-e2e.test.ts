@@ -12,6 +12,7 @@ import type { TestBridge } from '../support/bridge.js';
 import { openTestNode, startNetwork } from '../support/network.js';
 import type { TestNetwork, TestNode } from '../support/network.js';
 import { waitFor } from '../support/wait.js';
+import { waitForPost, waitForRoom } from '../support/room-waits.js';
 
 const MOD = { id: '@mod:memory', displayName: 'Mod', level: 'moderator' as const };
 const BOB = { id: '@bob:memory', displayName: 'Bob' };
@@ -32,10 +33,10 @@ async function setup(): Promise<{ b: TestBridge; peer: TestNode; got: MessageEve
   await peer.broadcaster.start();
   const room = b.platform.room('!room');
   await b.platform.say(room, MOD, '!roomcast whoami');
-  const who = await b.platform.waitForPost(room, /magnet:\?xt=/);
+  const who = await waitForPost(b.platform, room, /magnet:\?xt=/);
   const roomMagnet = /magnet:\?\S+/.exec(who.text)![0];
   await b.platform.say(room, MOD, `!roomcast contact add alice ${encodeMagnet(peer.identity)}`);
-  await b.platform.waitForPost(room, (e) => e.text.includes('alice') && !e.text.includes('!roomcast'));
+  await waitForPost(b.platform, room, (e) => e.text.includes('alice') && !e.text.includes('!roomcast'));
   return { b, peer, got, roomMagnet, room };
 }
 
@@ -49,15 +50,15 @@ describe('bridge end to end', () => {
       expect(got[0]!.sender.xOnly).toBe(decodeMagnet(roomMagnet).xOnly);
 
       // Receipt: a reaction on the message and a notice, then the ack shows up in the notice.
-      await b.platform.waitFor(() => b.platform.reactions(room, id).some((r) => r.emoji === '✔️'), 'the delivered reaction', 20_000);
-      const notice = await b.platform.waitForPost(room, (e) => e.notice && e.text.includes('Hello alice') && e.text.includes('✓'), 20_000);
+      await waitForRoom(b.platform, () => b.platform.reactions(room, id).some((r) => r.emoji === '✔️'), 'the delivered reaction', 20_000);
+      const notice = await waitForPost(b.platform, room, (e) => e.notice && e.text.includes('Hello alice') && e.text.includes('✓'), 20_000);
       expect(notice.text).toMatch(/✓ nostr 1\/1 \d+ms/);
       expect(notice.text).toMatch(/✓ MQTT 1\/1 \d+ms/);
-      await b.platform.waitFor(() => b.platform.message(room, notice.id).text.includes('acknowledged via'), 'the ack in the notice', 20_000);
+      await waitForRoom(b.platform, () => b.platform.message(room, notice.id).text.includes('acknowledged via'), 'the ack in the notice', 20_000);
 
       // The peer writes to the room.
       await peer.broadcaster.send(decodeMagnet(roomMagnet), 'Hi!');
-      const posted = await b.platform.waitForPost(room, 'alice: Hi!', 20_000);
+      const posted = await waitForPost(b.platform, room, 'alice: Hi!', 20_000);
       expect(posted.notice).toBe(false);
       expect(b.platform.botPosts(room).filter((e) => e.text === 'alice: Hi!')).toHaveLength(1);
       expect(b.platform.rateLimitedWrites).toBe(0);
@@ -73,7 +74,7 @@ describe('bridge end to end', () => {
     try {
       await stranger.broadcaster.start();
       await stranger.broadcaster.send(decodeMagnet(roomMagnet), 'who am I?');
-      const post = await b.platform.waitForPost(room, (e) => e.text.includes('who am I?'), 20_000);
+      const post = await waitForPost(b.platform, room, (e) => e.text.includes('who am I?'), 20_000);
       expect(post.text).toMatch(/^⚠ unknown sender npub1[0-9a-z]+: who am I\?$/);
     } finally {
       await Promise.all([stranger.close(), peer.close()]);
@@ -107,13 +108,13 @@ describe('bridge inbound ids', () => {
       const [r1, r2] = [b.platform.room('!one'), b.platform.room('!two')];
       await b.platform.say(r1, MOD, '!roomcast whoami');
       await b.platform.say(r2, MOD, '!roomcast whoami');
-      const m1 = /magnet:\?\S+/.exec((await b.platform.waitForPost(r1, /magnet:\?xt=/)).text)![0];
-      const m2 = /magnet:\?\S+/.exec((await b.platform.waitForPost(r2, /magnet:\?xt=/)).text)![0];
+      const m1 = /magnet:\?\S+/.exec((await waitForPost(b.platform, r1, /magnet:\?xt=/)).text)![0];
+      const m2 = /magnet:\?\S+/.exec((await waitForPost(b.platform, r2, /magnet:\?xt=/)).text)![0];
       const message = newMessage(encodeMagnet(peer.identity), 'to both rooms');
       await peer.broadcaster.deliver(decodeMagnet(m1), message);
       await peer.broadcaster.deliver(decodeMagnet(m2), message);
-      await b.platform.waitForPost(r1, (e) => e.text.endsWith('to both rooms'), 20_000);
-      await b.platform.waitForPost(r2, (e) => e.text.endsWith('to both rooms'), 20_000);
+      await waitForPost(b.platform, r1, (e) => e.text.endsWith('to both rooms'), 20_000);
+      await waitForPost(b.platform, r2, (e) => e.text.endsWith('to both rooms'), 20_000);
     } finally {
       await peer.close();
       await b.stop();

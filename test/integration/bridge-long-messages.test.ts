@@ -10,6 +10,7 @@ import { startTestBridge } from '../support/bridge.js';
 import { openTestNode, startNetwork } from '../support/network.js';
 import type { TestNetwork } from '../support/network.js';
 import { sleep, waitFor } from '../support/wait.js';
+import { waitForPost, waitForRoom } from '../support/room-waits.js';
 
 const MOD = { id: '@mod:memory', displayName: 'Mod', level: 'moderator' as const };
 const BOB = { id: '@bob', displayName: 'Bob' };
@@ -44,7 +45,7 @@ describe('long room messages', () => {
     const room = b.platform.room('!long');
     try {
       await b.platform.say(room, MOD, `!roomcast contact add alice ${encodeMagnet(peer.identity)}`);
-      await b.platform.waitForPost(room, (e) => e.text.includes('alice'));
+      await waitForPost(b.platform, room, (e) => e.text.includes('alice'));
       const text = words(10_000);
       const id = await b.platform.say(room, BOB, text);
       await waitFor(() => shown.length >= 2, 'two parts at the peer', 20_000);
@@ -53,7 +54,7 @@ describe('long room messages', () => {
       expect(shown[0]).toMatch(/^Bob: \(1\/2\) w0 w1 /);
       expect(shown[1]).toMatch(/^Bob: \(2\/2\) /);
       expect(shown.map((s) => s.replace(/^Bob: \(\d\/2\) /, '')).join(' ')).toBe(text);
-      await b.platform.waitFor(() => b.platform.reactions(room, id).length > 0, 'the delivered reaction', 10_000);
+      await waitForRoom(b.platform, () => b.platform.reactions(room, id).length > 0, 'the delivered reaction', 10_000);
       expect((await b.store.rooms.getOutbox(roomMessageUuid({ room, id })))?.state).toBe('done');
     } finally {
       await peer.close();
@@ -70,9 +71,9 @@ describe('long room messages', () => {
     const room = b.platform.room('!huge');
     try {
       await b.platform.say(room, MOD, `!roomcast contact add alice ${encodeMagnet(peer.identity)}`);
-      await b.platform.waitForPost(room, (e) => e.text.includes('alice'));
+      await waitForPost(b.platform, room, (e) => e.text.includes('alice'));
       const id = await b.platform.say(room, BOB, words(40_000));
-      const notice = await b.platform.waitForPost(room, (e) => e.text.startsWith('✗ Not sent'), 10_000);
+      const notice = await waitForPost(b.platform, room, (e) => e.text.startsWith('✗ Not sent'), 10_000);
       expect(notice.notice).toBe(true);
       expect(notice.text).toMatch(/it would take 5 messages; at most 3 are sent for one \(8192 characters each\)/);
       const uuid = roomMessageUuid({ room, id });

@@ -15,6 +15,7 @@ import { startTestBridge } from '../support/bridge.js';
 import { openTestNode, startNetwork } from '../support/network.js';
 import type { TestNetwork } from '../support/network.js';
 import { sleep, waitFor } from '../support/wait.js';
+import { waitForPost, waitForRoom } from '../support/room-waits.js';
 
 const MOD = { id: '@mod:memory', displayName: 'Mod', level: 'moderator' as const };
 const BOB = { id: '@bob', displayName: 'Bob' };
@@ -40,7 +41,7 @@ describe('receipts within the write budget', () => {
     const room = platform.room('!budget');
     try {
       await platform.say(room, MOD, `!roomcast contact add alice ${encodeMagnet(peer.identity)}`);
-      await platform.waitForPost(room, (e) => e.text.includes('alice'), 10_000);
+      await waitForPost(platform, room, (e) => e.text.includes('alice'), 10_000);
       const roomIdentity = (await b.rt.directory.room('memory', '!budget')).identity;
       const saidAt = new Map<string, number>();
       const ids: PlatformMessageId[] = [];
@@ -56,7 +57,7 @@ describe('receipts within the write budget', () => {
       const lags = [...saidAt].map(([text, at]) => (shownAt.get(text) ?? Infinity) - at);
       expect(Math.max(...lags)).toBeLessThan(10_000);
       // Every reply is posted, in order.
-      await platform.waitFor(() => platform.timeline(room).filter((e) => e.text.startsWith('alice: reply')).length === REPLIES, 'every reply posted', 30_000);
+      await waitForRoom(platform, () => platform.timeline(room).filter((e) => e.text.startsWith('alice: reply')).length === REPLIES, 'every reply posted', 30_000);
       const replies = platform.timeline(room).filter((e) => e.text.startsWith('alice: reply')).map((e) => e.text);
       expect(replies).toEqual(Array.from({ length: REPLIES }, (_, i) => `alice: reply ${i}`));
       // Receipts end up true: every message's notice (its own, or a summary) shows it delivered and acknowledged.

@@ -10,6 +10,7 @@ import { startTestBridge } from '../support/bridge.js';
 import { openTestNode, startNetwork } from '../support/network.js';
 import type { TestNetwork } from '../support/network.js';
 import { sleep, waitFor } from '../support/wait.js';
+import { waitForPost, waitForRoom } from '../support/room-waits.js';
 
 const MOD = { id: '@mod', displayName: 'Mod', level: 'moderator' as const };
 const BOB = { id: '@bob', displayName: 'Bob' };
@@ -30,7 +31,7 @@ async function scenario(bridge: Partial<BridgeConfig>, platform = new MemoryPlat
   await peer.broadcaster.start();
   const room = b.platform.room('!modes');
   await b.platform.say(room, MOD, `!roomcast contact add alice ${encodeMagnet(peer.identity)}`);
-  await b.platform.waitForPost(room, (e) => e.text.includes('alice'));
+  await waitForPost(b.platform, room, (e) => e.text.includes('alice'));
   const acked = new Set<string>();
   const id = await b.platform.say(room, BOB, 'receipt please');
   await waitFor(() => got.length === 1, 'the peer to get the message', 20_000);
@@ -54,7 +55,7 @@ describe('receipt modes', () => {
   it('reactions: ✔️ for delivered and 📬 for acknowledged, no notice', async () => {
     const { b, room, id, close } = await scenario({ receipts: 'reactions' });
     try {
-      await b.platform.waitFor(() => b.platform.reactions(room, id).some((r) => r.emoji === '📬'), 'the ack reaction', 10_000);
+      await waitForRoom(b.platform, () => b.platform.reactions(room, id).some((r) => r.emoji === '📬'), 'the ack reaction', 10_000);
       expect(b.platform.reactions(room, id).map((r) => r.emoji).sort()).toEqual(['✔️', '📬'].sort());
       expect(b.platform.botPosts(room).filter((e) => e.text.includes('receipt please'))).toHaveLength(0);
     } finally {
@@ -68,7 +69,7 @@ describe('receipt modes', () => {
       const notices = b.platform.botPosts(room).filter((e) => e.notice && e.text.includes('receipt please'));
       expect(notices).toHaveLength(1);
       expect(notices[0]!.text).toMatch(/✓ nostr 1\/1/);
-      await b.platform.waitFor(() => b.platform.reactions(room, id).some((r) => r.emoji === '📬'), 'the ack reaction', 10_000);
+      await waitForRoom(b.platform, () => b.platform.reactions(room, id).some((r) => r.emoji === '📬'), 'the ack reaction', 10_000);
       expect(b.platform.reactions(room, id).some((r) => r.emoji === '✔️')).toBe(false);
     } finally {
       await close();
@@ -95,7 +96,7 @@ describe('unknown senders', () => {
       const roomId = decodeMagnet(encodeMagnet((await b.rt.directory.room('memory', '!modes')).identity));
       await stranger.broadcaster.send(roomId, 'let me in');
       await peer.broadcaster.send(roomId, 'from a contact');
-      await b.platform.waitForPost(room, 'alice: from a contact', 20_000);
+      await waitForPost(b.platform, room, 'alice: from a contact', 20_000);
       await sleep(500);
       expect(b.platform.timeline(room).some((e) => e.text.includes('let me in'))).toBe(false);
     } finally {

@@ -20,6 +20,7 @@ import { servePlatform } from '../support/remote-platform.js';
 import { openTestNode, startNetwork } from '../support/network.js';
 import type { TestNetwork } from '../support/network.js';
 import { waitFor } from '../support/wait.js';
+import { waitForPost } from '../support/room-waits.js';
 
 const FIXTURE = new URL('../fixtures/bridge-worker.ts', import.meta.url).pathname;
 
@@ -68,7 +69,7 @@ describe('worker killed mid-run', () => {
     let second: ChildProcess | undefined;
     try {
       await b.platform.say(room, { id: '@mod', displayName: 'Mod', level: 'moderator' }, `!roomcast contact add alice ${encodeMagnet(peer.identity)}`);
-      await b.platform.waitForPost(room, (e) => e.text.includes('alice'));
+      await waitForPost(b.platform, room, (e) => e.text.includes('alice'));
       const texts = Array.from({ length: 20 }, (_, i) => `m${String(i).padStart(2, '0')}`);
       for (const t of texts) await b.platform.say(room, { id: '@bob', displayName: 'Bob' }, t);
       const roomIdentity = (await b.rt.directory.room('memory', '!kill')).identity;

@@ -24,6 +24,7 @@ import { counterValue } from '../support/metrics.js';
 import { openTestNode, startNetwork } from '../support/network.js';
 import type { TestNetwork, TestNode } from '../support/network.js';
 import { waitFor } from '../support/wait.js';
+import { waitForPost } from '../support/room-waits.js';
 
 const MOD = { id: '@mod:memory', displayName: 'Mod', level: 'moderator' as const };
 
@@ -50,7 +51,7 @@ async function roomWithAlice(b: TestBridge, roomId: string): Promise<{ room: Ret
   await alice.broadcaster.start();
   const room = b.platform.room(roomId);
   await b.platform.say(room, MOD, `!roomcast contact add alice ${encodeMagnet(alice.identity)}`);
-  await b.platform.waitForPost(room, (e) => e.text.includes('alice') && !e.text.includes('!roomcast'));
+  await waitForPost(b.platform, room, (e) => e.text.includes('alice') && !e.text.includes('!roomcast'));
   return { room, alice, roomIdentity: (await b.rt.directory.room('memory', roomId)).identity };
 }
 
@@ -62,9 +63,9 @@ describe('room inbox: no squatting', () => {
       const real = newMessage(encodeMagnet(alice.identity), 'the real one');
       const stranger = generateIdentity();
       await strangerSends(stranger, roomIdentity, [{ ...newMessage(encodeMagnet(stranger), 'squat'), uuid: real.uuid }]);
-      await b.platform.waitForPost(room, (e) => e.text.startsWith('⚠ unknown sender') && e.text.endsWith(': squat'), 20_000);
+      await waitForPost(b.platform, room, (e) => e.text.startsWith('⚠ unknown sender') && e.text.endsWith(': squat'), 20_000);
       expect((await alice.broadcaster.deliver(publicPart(roomIdentity), real)).ok).toBe(true);
-      await b.platform.waitForPost(room, 'alice: the real one', 20_000);
+      await waitForPost(b.platform, room, 'alice: the real one', 20_000);
     } finally {
       await alice.close();
       await b.stop();
@@ -90,7 +91,7 @@ describe('room inbox: a cap on what non-contacts queue', () => {
 
       // A worker posts what is queued: the contact's message and only `max` of the stranger's.
       worker = await startTestBridge({ net, role: 'worker', store: b.store, queue: b.queue, queueNames: b.queueNames, service: b.service, platform: b.platform });
-      await b.platform.waitForPost(room, 'alice: a contact is never refused', 20_000);
+      await waitForPost(b.platform, room, 'alice: a contact is never refused', 20_000);
       await waitFor(async () => (await queued(stranger)) === 0, "the stranger's queued messages posted", 20_000);
       expect(b.platform.botPosts(room).filter((p) => p.text.startsWith('⚠ unknown sender'))).toHaveLength(max);
     } finally {

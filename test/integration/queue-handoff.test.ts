@@ -25,6 +25,7 @@ import { openTestNode, startNetwork } from '../support/network.js';
 import type { TestNetwork, TestNode } from '../support/network.js';
 import { startRedis } from '../support/redis-server.js';
 import { sleep, waitFor } from '../support/wait.js';
+import { waitForPost, waitForRoom } from '../support/room-waits.js';
 
 const MOD = { id: '@mod:memory', displayName: 'Mod', level: 'moderator' as const };
 const BOB = { id: '@bob', displayName: 'Bob' };
@@ -51,7 +52,7 @@ async function peerNode(): Promise<{ node: TestNode; shown: string[] }> {
 async function addContact(b: TestBridge, roomId: string, peer: TestNode) {
   const room = b.platform.room(roomId);
   await b.platform.say(room, MOD, `!roomcast contact add alice ${encodeMagnet(peer.identity)}`);
-  await b.platform.waitForPost(room, (e) => e.text.includes('alice'));
+  await waitForPost(b.platform, room, (e) => e.text.includes('alice'));
   return room;
 }
 
@@ -84,7 +85,7 @@ describe('the hand-off to the queue', () => {
       await peer.node.broadcaster.send(roomIdentity, 'reply refused once');
       await waitFor(() => queue.faults() === 1, 'the inbound add to fail');
       await peer.node.broadcaster.send(roomIdentity, 'reply right after');
-      await b.platform.waitFor(() => b.platform.timeline(room).some((e) => e.text === 'alice: reply right after'), 'both replies posted', 30_000);
+      await waitForRoom(b.platform, () => b.platform.timeline(room).some((e) => e.text === 'alice: reply right after'), 'both replies posted', 30_000);
       await sleep(500);
       const posted = b.platform.timeline(room).filter((e) => e.text.startsWith('alice: reply')).map((e) => e.text);
       expect(posted).toEqual(['alice: reply refused once', 'alice: reply right after']);

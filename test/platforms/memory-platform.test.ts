@@ -5,6 +5,7 @@ import { MessageTooLongError, RateLimitedError, roomKey } from '../../src/platfo
 import type { RoomEvent } from '../../src/platforms/platform.js';
 import { runPlatformContract } from './contract.js';
 import type { PlatformHarness } from './contract.js';
+import { waitForPost, waitForRoom } from '../support/room-waits.js';
 
 function memoryHarness(opts: MemoryPlatformOptions): () => PlatformHarness {
   return () => {
@@ -199,10 +200,10 @@ describe('memory platform', () => {
     const room = p.room('r');
     const events: RoomEvent[] = [];
     await p.start(async (e) => void events.push(e));
-    const waiting = p.waitForPost(room, /status/);
+    const waiting = waitForPost(p, room, /status/);
     setTimeout(() => void p.post(room, { text: 'the status is fine' }), 10);
     expect((await waiting).text).toBe('the status is fine');
-    expect(await p.waitFor(() => events.find((e) => e.fromSelf), 'the echo')).toMatchObject({ fromSelf: true });
-    await expect(p.waitForPost(room, 'never', 50)).rejects.toThrow('timed out after 50 ms waiting for a bot post matching never in memory:r');
+    expect(await waitForRoom(p, () => events.find((e) => e.fromSelf), 'the echo')).toMatchObject({ fromSelf: true });
+    await expect(waitForPost(p, room, 'never', 50)).rejects.toThrow('timed out after 50 ms waiting for a bot post matching never in memory:r');
   });
 });

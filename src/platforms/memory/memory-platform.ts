@@ -204,36 +204,13 @@ export class MemoryPlatform implements Platform {
   }
 
   /**
-   * Resolves with the first truthy value of `probe`, checked now and after
-   * every change to any room; rejects after `timeoutMs` naming `what`.
+   * Calls `listener` after every change to any room (a post, an edit, a
+   * reaction, a message said); returns the function that stops it. Tests wait
+   * on it (test/support/room-waits.ts) instead of polling.
    */
-  waitFor<T>(probe: () => T | undefined | null | false, what: string, timeoutMs = 5000): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const check = (): boolean => {
-        const value = probe();
-        if (!value) return false;
-        done();
-        resolve(value);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        this.listeners.delete(listener);
-      };
-      const listener = () => void check();
-      this.listeners.add(listener);
-      check();
-    });
-  }
-
-  /** Waits for a bot post in `room` whose text contains `match` (or matches it / satisfies it). */
-  waitForPost(room: RoomRef, match: string | RegExp | ((e: TimelineEntry) => boolean), timeoutMs = 5000): Promise<TimelineEntry> {
-    const test = typeof match === 'function' ? match : (e: TimelineEntry) => (typeof match === 'string' ? e.text.includes(match) : match.test(e.text));
-    return this.waitFor(() => this.botPosts(room).find(test), `a bot post matching ${String(match)} in ${roomKey(room)}`, timeoutMs);
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
   }
 
   // ---- internals ----
