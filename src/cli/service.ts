@@ -12,6 +12,7 @@ import type { ProcessRole } from '../bridge/runtime.js';
 import { encodeMagnet } from '../identity/magnet.js';
 import { buildBroadcaster, openNode } from '../node.js';
 import type { Platform } from '../platforms/platform.js';
+import { createPlatforms } from '../platforms/registry.js';
 import { openQueueBackend } from '../queue/index.js';
 import type { QueueBackend } from '../queue/index.js';
 import { cliConfig, untilSignal } from './node-options.js';
@@ -20,13 +21,12 @@ import type { NodeCliOptions } from './node-options.js';
 type Out = (s: string) => void;
 
 /**
- * What `roomcast start` says about rooms. No chat-platform adapter exists yet
- * (the in-memory platform is for tests), so no room can be bridged: say so
- * plainly, rather than a bare "running" that suggests rooms are.
+ * What `roomcast start` says when no platform section is enabled: no room can
+ * be bridged. Said plainly, rather than a bare "running" that suggests rooms are.
  */
 export const NO_PLATFORM_NOTICE = [
-  'No rooms are bridged: no chat platform is configured. This version has no platform adapter to configure yet',
-  '(the Matrix and Discord adapters are not available; when one is, it is set up in the config file).',
+  'No rooms are bridged: no chat platform is configured (the `platforms` section of the config).',
+  'This version has only the in-process `memory` platform, for tests; the Matrix and Discord adapters come next.',
   'Meanwhile the service identity listens and acknowledges on every transport.',
 ].join('\n');
 
@@ -55,8 +55,8 @@ export async function startService(o: NodeCliOptions, out: Out, role: ProcessRol
       });
       await broadcaster.start();
     }
-    // Platform adapters (Matrix, Discord) plug in here as they are configured.
-    const platforms: Platform[] = [];
+    // Every role gets the configured platforms: workers write to rooms too (only `start` takes their events).
+    const platforms: Platform[] = createPlatforms(config.platforms);
     const runtime = await startBridgeRuntime({
       role,
       service: node.identity,
@@ -74,7 +74,7 @@ export async function startService(o: NodeCliOptions, out: Out, role: ProcessRol
     if (noRooms) log.warn({ role }, 'no chat platform configured: no rooms are bridged');
     out(
       role === 'all'
-        ? `roomcast started. Service identity: ${encodeMagnet(node.identity)}\n${noRooms ? `${NO_PLATFORM_NOTICE}\n` : ''}Queues: ${queue.kind} (${queue.location}). Press Ctrl-C to stop.\n`
+        ? `roomcast started. Service identity: ${encodeMagnet(node.identity)}\n${noRooms ? `${NO_PLATFORM_NOTICE}\n` : `Rooms bridged on: ${platforms.map((p) => p.id).join(', ')}\n`}Queues: ${queue.kind} (${queue.location}). Press Ctrl-C to stop.\n`
         : `roomcast worker started. Queues: ${queue.kind} (${queue.location}). Press Ctrl-C to stop.\n`,
     );
     await untilSignal();

@@ -3,6 +3,7 @@
  * none) is a working configuration; config/default.yaml is tested to parse to
  * exactly these defaults, so the documented file and the code cannot drift.
  */
+import { PLATFORM_SECTIONS } from '../platforms/registry.js';
 import { z } from 'zod';
 import { DEFAULT_MAX_CONTENT_CHARS, DEFAULT_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES_CEILING } from '../protocol/chat-message.js';
 import { BridgeConfigSchema } from '../bridge/config.js';
@@ -83,6 +84,11 @@ export const ConfigSchema = z
         maxConcurrentSends: 8,
         perSender: { ...DEFAULT_SENDER_LIMIT },
       }),
+    /** Chat platforms, one section each (src/platforms/registry.ts); `roomcast start` builds the enabled ones. */
+    platforms: z
+      .object(PLATFORM_SECTIONS)
+      .strict()
+      .default(() => z.object(PLATFORM_SECTIONS).parse({})),
     bridge: BridgeConfigSchema.default(() => BridgeConfigSchema.parse({})),
     queue: QueueConfigSchema.default(() => QueueConfigSchema.parse({})),
     transports: z

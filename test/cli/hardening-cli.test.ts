@@ -5,7 +5,7 @@
  * README's exit-status table and CLI reference are what the CLI does.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -128,12 +128,25 @@ describe('roomcast start', () => {
     const s = start(['start', '--data-dir', dataDir, '--mqtt', deadBroker], cwd);
     await s.until((o) => o.includes('Press Ctrl-C to stop.'), 'the start message', 60_000);
     expect(s.stdout()).toMatch(/^roomcast started\. Service identity: magnet:\?xt=urn%3Aidentity%3Av1&/);
-    expect(s.stdout()).toContain('No rooms are bridged: no chat platform is configured.');
-    expect(s.stdout()).toMatch(/Matrix and Discord adapters are not available/);
+    expect(s.stdout()).toContain('No rooms are bridged: no chat platform is configured (the `platforms` section of the config).');
+    expect(s.stdout()).toMatch(/the Matrix and Discord adapters come next/);
     expect(s.stdout()).not.toMatch(/is running/);
     expect(await s.stop(), s.stderr()).toBe(0);
     const logs = s.stderr().trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string });
     expect(logs.some((l) => l.level === 40 && l.msg === 'no chat platform configured: no rooms are bridged')).toBe(true);
+  });
+
+  it('builds the platforms the config enables (src/platforms/registry.ts) and says so', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'rc-cli-platform-'));
+    const configFile = join(dataDir, 'roomcast.yaml');
+    await writeFile(configFile, 'platforms:\n  memory:\n    enabled: true\n    id: lab\n');
+    const s = start(['start', '--data-dir', dataDir, '--mqtt', deadBroker], cwd, { ROOMCAST_CONFIG: configFile });
+    await s.until((o) => o.includes('Press Ctrl-C to stop.'), 'the start message', 60_000);
+    expect(s.stdout()).toContain('Rooms bridged on: lab');
+    expect(s.stdout()).not.toContain('No rooms are bridged');
+    expect(await s.stop(), s.stderr()).toBe(0);
+    const logs = s.stderr().trim().split('\n').map((l) => JSON.parse(l) as { msg: string; platforms?: number });
+    expect(logs.find((l) => l.msg === 'roomcast started')?.platforms).toBe(1);
   });
 
   it('pretty logs on request', async () => {

@@ -1,0 +1,25 @@
+/** The platform registry builds exactly the platforms whose config section is enabled. */
+import { describe, expect, it } from 'vitest';
+import { ConfigSchema } from '../../src/config/schema.js';
+import { createPlatforms, PLATFORMS } from '../../src/platforms/registry.js';
+
+describe('platform registry', () => {
+  it('has a config section per entry, all off by default, and builds none then', () => {
+    const config = ConfigSchema.parse({});
+    expect(Object.keys(config.platforms).sort()).toEqual(PLATFORMS.map((p) => p.section).sort());
+    expect(Object.values(config.platforms).every((s) => s.enabled === false)).toBe(true);
+    expect(createPlatforms(config.platforms)).toEqual([]);
+  });
+
+  it('builds an enabled platform from its section', () => {
+    const config = ConfigSchema.parse({ platforms: { memory: { enabled: true, id: 'lab' } } });
+    const built = createPlatforms(config.platforms);
+    expect(built.map((p) => p.id)).toEqual(['lab']);
+  });
+
+  it('refuses an unknown platform section, naming it', () => {
+    const r = ConfigSchema.safeParse({ platforms: { irc: { enabled: true } } });
+    expect(r.success).toBe(false);
+    expect(JSON.stringify(r.error?.issues)).toContain('irc');
+  });
+});
