@@ -10,9 +10,7 @@ import { BridgeConfigSchema } from '../bridge/config.js';
 import { DEFAULT_SENDER_LIMIT } from '../broadcaster/sender-limiter.js';
 import { LOG_FORMATS } from '../observability/logger.js';
 import { QueueConfigSchema } from '../queue/config.js';
-import { MqttConfigSchema } from '../transports/mqtt/config.js';
-import { NostrConfigSchema } from '../transports/nostr/config.js';
-import { XmtpConfigSchema } from '../transports/xmtp/config.js';
+import { TransportsConfigSchema } from '../transports/registry.js';
 
 const LogLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
@@ -91,30 +89,10 @@ export const ConfigSchema = z
       .default(() => z.object(PLATFORM_SECTIONS).parse({})),
     bridge: BridgeConfigSchema.default(() => BridgeConfigSchema.parse({})),
     queue: QueueConfigSchema.default(() => QueueConfigSchema.parse({})),
-    transports: z
-      .object({
-        mqtt: MqttConfigSchema.extend({ enabled: z.boolean().default(true) }).default(() => withEnabled(MqttConfigSchema)),
-        nostr: NostrConfigSchema.extend({ enabled: z.boolean().default(true) }).default(() => withEnabled(NostrConfigSchema)),
-        xmtp: XmtpConfigSchema.extend({ enabled: z.boolean().default(true) }).default(() => withEnabled(XmtpConfigSchema)),
-      })
-      .strict()
-      .superRefine((t, ctx) => {
-        // An enabled network without endpoints would be left out without a word
-        // (the registry skips it): say so, and how to turn it off on purpose.
-        if (t.mqtt.enabled && t.mqtt.brokers.length === 0) {
-          ctx.addIssue({ code: 'custom', path: ['mqtt', 'brokers'], message: 'names no broker while MQTT is enabled: list at least one, or set transports.mqtt.enabled: false to turn MQTT off' });
-        }
-        if (t.nostr.enabled && t.nostr.relays.length === 0) {
-          ctx.addIssue({ code: 'custom', path: ['nostr', 'relays'], message: 'names no relay while Nostr is enabled: list at least one, or set transports.nostr.enabled: false to turn Nostr off' });
-        }
-      })
-      .default(() => ({ mqtt: withEnabled(MqttConfigSchema), nostr: withEnabled(NostrConfigSchema), xmtp: withEnabled(XmtpConfigSchema) })),
+    /** Networks, one section each (src/transports/registry.ts). */
+    transports: TransportsConfigSchema.default(() => TransportsConfigSchema.parse({})),
   })
   .strict();
-
-function withEnabled<S extends z.ZodType>(schema: S): z.output<S> & { enabled: boolean } {
-  return { ...(schema.parse({}) as object), enabled: true } as z.output<S> & { enabled: boolean };
-}
 
 export type Config = z.output<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;

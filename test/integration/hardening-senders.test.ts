@@ -9,22 +9,14 @@
  *   stored, the drops are counted and logged once, and a contact's message
  *   still arrives.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import type { MessageEvent } from '../../src/broadcaster/events.js';
-import { loadConfig } from '../../src/config/load.js';
 import { generateIdentity, npubOf, publicPart } from '../../src/identity/keys.js';
 import type { Identity } from '../../src/identity/keys.js';
-import { saveIdentity } from '../../src/identity/key-file.js';
 import { encodeMagnet } from '../../src/identity/magnet.js';
-import { openNode } from '../../src/node.js';
 import type { Node } from '../../src/node.js';
 import type { Logger } from '../../src/observability/logger.js';
-import { silentLogger } from '../../src/observability/logger.js';
 import { newAck, newMessage, serializeChatMessage } from '../../src/protocol/chat-message.js';
 import type { ChatMessage } from '../../src/protocol/chat-message.js';
 import { buildSeedEnvelope, buildSignedEnvelope } from '../../src/transports/mqtt/envelope.js';
@@ -50,25 +42,7 @@ interface Options {
 
 /** A listening node from a config file, as `roomcast start` opens one; its shown messages collected. */
 async function listeningNode(o: Options = {}): Promise<{ node: Node; shown: MessageEvent[] }> {
-  const dir = await mkdtemp(join(tmpdir(), 'rc-hardening-'));
-  const identityFile = join(dir, 'identity.json');
-  await saveIdentity(identityFile, generateIdentity(), true);
-  const configFile = join(dir, 'roomcast.yaml');
-  const fast = { connectTimeoutMs: 2000, reconnectMinMs: 100, reconnectMaxMs: 1000 };
-  await writeFile(
-    configFile,
-    stringify({
-      dataDir: dir,
-      logLevel: 'silent',
-      ...(o.perSender ? { limits: { perSender: o.perSender } } : {}),
-      transports: {
-        mqtt: { brokers: net.brokers.map((b) => b.url), acceptUnsigned: o.acceptUnsigned ?? false, sendTimeoutMs: 2000, ...fast },
-        nostr: { relays: net.relays.map((r) => r.url), publishTimeoutMs: 2000, ...fast },
-        xmtp: { enabled: false },
-      },
-    }),
-  );
-  const node = await openNode(loadConfig({ ROOMCAST_CONFIG: configFile }, {}, dir), { identityFile, log: o.log ?? silentLogger() });
+  const node = await openTestNode(net, o);
   const shown: MessageEvent[] = [];
   node.broadcaster.on('message', (e) => shown.push(e));
   await node.broadcaster.start();

@@ -15,6 +15,7 @@ import { saveIdentity } from '../../src/identity/key-file.js';
 import { openNode } from '../../src/node.js';
 import type { Node } from '../../src/node.js';
 import { silentLogger } from '../../src/observability/logger.js';
+import type { Logger } from '../../src/observability/logger.js';
 import { startMosquittos } from './mosquitto.js';
 import type { TestBroker } from './mosquitto.js';
 import { startRelays } from './nostr-relay.js';
@@ -49,6 +50,9 @@ export interface TestNodeOptions {
   dir?: string;
   acceptUnsigned?: boolean;
   maxMessageBytes?: number;
+  /** limits.perSender of the node's config. */
+  perSender?: { burst: number; refillPerSecond: number };
+  log?: Logger;
 }
 
 /** Writes a config file for `net` into a data dir and opens a node from it, as `roomcast start` would. */
@@ -69,7 +73,7 @@ export async function openTestNode(net: Endpoints, o: TestNodeOptions = {}): Pro
     stringify({
       dataDir: dir,
       logLevel: 'silent',
-      ...(o.maxMessageBytes ? { limits: { maxMessageBytes: o.maxMessageBytes } } : {}),
+      ...(o.maxMessageBytes || o.perSender ? { limits: { ...(o.maxMessageBytes ? { maxMessageBytes: o.maxMessageBytes } : {}), ...(o.perSender ? { perSender: o.perSender } : {}) } } : {}),
       transports: {
         mqtt: { brokers: net.brokers.map((b) => b.url), acceptUnsigned: o.acceptUnsigned ?? false, sendTimeoutMs: 2000, ...fast },
         nostr: { relays: net.relays.map((r) => r.url), publishTimeoutMs: 2000, ...fast },
@@ -79,6 +83,6 @@ export async function openTestNode(net: Endpoints, o: TestNodeOptions = {}): Pro
     }),
   );
   const loaded = loadConfig({ ROOMCAST_CONFIG: configFile }, {}, dir);
-  const node = await openNode(loaded, { identityFile, log: silentLogger() });
+  const node = await openNode(loaded, { identityFile, log: o.log ?? silentLogger() });
   return Object.assign(node, { dir, identityFile, configFile });
 }

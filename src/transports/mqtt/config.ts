@@ -86,3 +86,14 @@ export const MqttConfigSchema = z
 export type MqttConfig = z.infer<typeof MqttConfigSchema>;
 /** What a config file may contain (defaults not yet applied). */
 export type MqttConfigInput = z.input<typeof MqttConfigSchema>;
+
+/**
+ * The `transports.mqtt` config section: the settings plus `enabled`. An
+ * enabled MQTT without a broker would be left out without a word (the
+ * registry skips it): refused, saying how to turn MQTT off on purpose.
+ */
+export const MqttSectionSchema = MqttConfigSchema.extend({ enabled: z.boolean().default(true) }).superRefine((c, ctx) => {
+  if (c.enabled && c.brokers.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['brokers'], message: 'names no broker while MQTT is enabled: list at least one, or set transports.mqtt.enabled: false to turn MQTT off' });
+  }
+});

@@ -64,3 +64,13 @@ export const NostrConfigSchema = z
 export type NostrConfig = z.infer<typeof NostrConfigSchema>;
 /** What a config file may contain (every field optional). */
 export type NostrConfigInput = z.input<typeof NostrConfigSchema>;
+
+/**
+ * The `transports.nostr` config section: the settings plus `enabled`. An
+ * enabled Nostr without a relay is refused, saying how to turn it off.
+ */
+export const NostrSectionSchema = NostrConfigSchema.extend({ enabled: z.boolean().default(true) }).superRefine((c, ctx) => {
+  if (c.enabled && c.relays.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['relays'], message: 'names no relay while Nostr is enabled: list at least one, or set transports.nostr.enabled: false to turn Nostr off' });
+  }
+});

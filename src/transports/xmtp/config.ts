@@ -52,3 +52,6 @@ export type XmtpConfigInput = z.input<typeof XmtpConfigSchema>;
 export function xmtpEndpoint(env: XmtpEnvName): string {
   return `xmtp:${env}`;
 }
+
+/** The `transports.xmtp` config section: the settings plus `enabled`. */
+export const XmtpSectionSchema = XmtpConfigSchema.safeExtend({ enabled: z.boolean().default(true) });
