@@ -86,10 +86,7 @@ export class RoomReceipts {
     }
     const before = room.get(entry.uuid);
     room.set(entry.uuid, { final: final || (before?.final ?? false), create: create || (before?.create ?? false) });
-    if (!this.loops.has(key)) {
-      const loop = this.run(key, { platform: platformId(entry.platform), roomId: entry.roomId }).finally(() => this.loops.delete(key));
-      this.loops.set(key, loop);
-    }
+    if (!this.loops.has(key)) this.loops.set(key, this.run(key, { platform: platformId(entry.platform), roomId: entry.roomId }));
   }
 
   /** Resolves once nothing is marked or rendering in any room (tests; a clean stop). */
@@ -115,9 +112,22 @@ export class RoomReceipts {
     }
   }
 
-  /** Renders a room's marked receipts until none is left. */
+  /**
+   * Renders a room's marked receipts until none is left. The loop is
+   * forgotten in the same turn as its last look at the marks, so a mark made
+   * after that starts a new loop and is never stranded.
+   */
   private async run(key: string, room: RoomRef): Promise<void> {
     const marked = this.marked.get(key)!;
+    try {
+      await this.drain(marked, key, room);
+    } finally {
+      this.loops.delete(key);
+      if (marked.size === 0) this.marked.delete(key);
+    }
+  }
+
+  private async drain(marked: Map<string, Marked>, key: string, room: RoomRef): Promise<void> {
     while (marked.size > 0) {
       const batch = [...marked];
       marked.clear();
@@ -132,7 +142,6 @@ export class RoomReceipts {
         this.log.warn({ room: key, err: (err as Error).message }, 'could not show delivery receipts');
       }
     }
-    this.marked.delete(key);
   }
 
   private async render(room: RoomRef, batch: ReadonlyArray<{ entry: OutboxEntry } & Marked>): Promise<void> {
