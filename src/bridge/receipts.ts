@@ -273,7 +273,7 @@ async function receiptFor(store: Store, owner: string, roomUuid: string): Promis
   const names = new Map(known.map((c) => [c.xOnly, c.name]));
   const byContact = new Map<string, Array<{ sends: SendResult[]; receipts: Receipt[] }>>();
   for (const c of copies) {
-    const part = { sends: await store.getSendResults(owner, c.uuid), receipts: await store.getReceipts(owner, c.uuid) };
+    const part = { sends: await store.getSendResults(owner, c.uuid), receipts: await store.getReceipts(owner, c.uuid, c.contact) };
     byContact.set(c.contact, [...(byContact.get(c.contact) ?? []), part]);
   }
   const rows: ContactReceipt[] = [];
