@@ -52,7 +52,7 @@ export async function isOutboundTurn(store: Store, uuid: string): Promise<boolea
  * Sends what is still missing for room message `uuid` (call it in the
  * message's turn: isOutboundTurn). A message too long for one ChatMessage
  * goes in parts, in order: a contact gets part 2 only once part 1 reached
- * them. One that would take more than `parts.maxParts` is not sent; the room
+ * them. One that would take more than `limits.maxParts` is not sent; the room
  * is told. Throws only on store or platform faults.
  */
 export async function processOutbound(uuid: string, d: OutboundDeps): Promise<OutboundOutcome> {
@@ -109,6 +109,7 @@ export async function processOutbound(uuid: string, d: OutboundDeps): Promise<Ou
   if (failures.length > 0) return { kind: 'retry', failed: failures.join('; ') };
   return everyoneReached ? { kind: 'done' } : { kind: 'failed', failed: permanent.join('; ') };
 }
+
 /** The part limits for copies from `magnetLink`: what the encoded message leaves for the content. */
 function partLimits(magnetLink: string, timestamp: number, limits: OutboundDeps['limits']): PartLimits {
   const empty = serializeChatMessage({ uuid: '00000000-0000-5000-8000-000000000000', type: 'message', content: '', timestamp, fromMagnetLink: magnetLink });
