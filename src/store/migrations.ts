@@ -12,9 +12,11 @@
  * `owner` (x-only key of the local identity). Times are ms since the epoch
  * (INTEGER); latencies are REAL (transports measure fractions of a ms).
  * Enums and booleans are guarded by CHECK constraints, so a bad value cast
- * past the type system fails the whole transaction it is part of.
+ * past the type system fails the whole transaction it is part of; network ids
+ * are not (migration 5): adding a network needs no migration.
  */
 import type { Client } from '@libsql/client';
+import { MIGRATION_5 } from './migration-5.js';
 
 export interface Migration {
   readonly version: number;
@@ -303,6 +305,7 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX room_inbox_queued ON room_inbox (platform, room_id, state, seq)`,
     ],
   },
+  MIGRATION_5,
 ];
 
 /** The schema version this code writes. */

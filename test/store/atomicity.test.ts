@@ -4,6 +4,7 @@
  * (a value cast past the type system), and the first must not persist.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { FailureReason } from '../../src/common/delivery.js';
 import type { ProtocolId } from '../../src/protocol/chat-message.js';
 import { FLAVOURS, inbound, okEndpoint, openFresh, outbound, report, xOnly } from './helpers.js';
 import type { Opened } from './helpers.js';
@@ -13,7 +14,8 @@ afterEach(async () => {
   for (const o of opened.splice(0)) await o.dispose();
 });
 
-const BOGUS = 'carrier-pigeon' as unknown as ProtocolId;
+/** No protocol at all: the columns are NOT NULL (which network it was is not constrained by the schema since migration 5). */
+const MISSING = null as unknown as ProtocolId;
 
 describe.each(FLAVOURS)('transaction atomicity (%s)', (flavour) => {
   async function fresh() {
@@ -31,12 +33,11 @@ describe.each(FLAVOURS)('transaction atomicity (%s)', (flavour) => {
     expect((await store.recordInbound(r)).first).toBe(true);
   });
 
-  it('recordOutbound (batch): a send result with an invalid protocol undoes the message, earlier results and performance', async () => {
+  it('recordOutbound (batch): a send result with an invalid reason undoes the message, earlier results and performance', async () => {
     const store = await fresh();
     const m = outbound(xOnly(), xOnly());
-    await expect(
-      store.recordOutbound(m, [report('mqtt', [okEndpoint('mqtt://a', 10)]), report(BOGUS, [okEndpoint('coo://b', 10)])]),
-    ).rejects.toThrow(/CHECK constraint/);
+    const bogus = { endpoint: 'coo://b', ok: false, latencyMs: 10, reason: 'carrier-pigeon-lost' as unknown as FailureReason };
+    await expect(store.recordOutbound(m, [report('mqtt', [okEndpoint('mqtt://a', 10)]), report('nostr', [bogus])])).rejects.toThrow(/CHECK constraint/);
     expect(await store.getMessage(m.owner, m.uuid)).toBeUndefined();
     expect(await store.getSendResults(m.owner, m.uuid)).toEqual([]);
     expect(await store.getPerformance()).toEqual([]);
@@ -56,15 +57,15 @@ describe.each(FLAVOURS)('transaction atomicity (%s)', (flavour) => {
     expect(await store.recordAck(ack)).toMatchObject({ known: true, firstAck: true, firstOnProtocol: true });
   });
 
-  it('applyStatedPreferences: an invalid protocol in the list undoes the valid entries before it', async () => {
+  it('applyStatedPreferences: an entry without a protocol undoes the valid entries before it', async () => {
     const store = await fresh();
     const [owner, peer] = [xOnly(), xOnly()];
     await expect(
       store.applyStatedPreferences(owner, peer, [
         { protocol: 'mqtt', cannotUse: true },
-        { protocol: BOGUS, cannotUse: false },
+        { protocol: MISSING, cannotUse: false },
       ]),
-    ).rejects.toThrow(/CHECK constraint/);
+    ).rejects.toThrow(/NOT NULL/);
     expect(await store.getChannelPreferences(owner, peer)).toEqual([]);
   });
 
@@ -72,7 +73,7 @@ describe.each(FLAVOURS)('transaction atomicity (%s)', (flavour) => {
     const store = await fresh();
     const good = inbound({ owner: xOnly(), peer: xOnly() });
     const [bad, ok] = await Promise.allSettled([
-      store.recordInbound({ ...inbound({ owner: good.owner, peer: good.peer }), protocol: BOGUS }),
+      store.recordInbound({ ...inbound({ owner: good.owner, peer: good.peer }), protocol: MISSING }),
       store.recordInbound(good),
     ]);
     expect(bad.status).toBe('rejected');

@@ -94,6 +94,35 @@ describe('migrations', () => {
     expect(indexes).toContain('send_results_by_message');
   });
 
+  it('5 lets protocol columns hold any network id, keeping every row, id, foreign key and other constraint', async () => {
+    const c = client(fileUrl());
+    await migrate(c, MIGRATIONS.slice(0, 4));
+    await c.execute(`INSERT INTO messages (owner, uuid, direction, peer, from_magnet_link, content, timestamp, state, first_via, verified) VALUES ('o', 'u', 'in', 'p', 'magnet:?', 'hi', 1, 'received', 'mqtt', 1)`);
+    await c.execute(`INSERT INTO receipts (id, owner, peer, uuid, kind, protocol, endpoint, received_at, latency_ms) VALUES (11, 'o', 'p', 'u', 'message', 'mqtt', 'm', 2, 1)`);
+    await c.execute(`INSERT INTO send_results (id, owner, peer, uuid, protocol, endpoint, ok, latency_ms, at) VALUES (12, 'o', 'p', 'u', 'nostr', 'r', 1, 3, 4)`);
+    await c.execute(`INSERT INTO channel_preferences (owner, peer, protocol, working, samples) VALUES ('o', 'p', 'xmtp', 1, 2)`);
+    await c.execute(`INSERT INTO endpoint_performance (protocol, endpoint, sends, successes) VALUES ('mqtt', 'm', 3, 2)`);
+    const newNetwork = `INSERT INTO endpoint_performance (protocol, endpoint) VALUES ('carrier-pigeon', 'loft')`;
+    await expect(c.execute(newNetwork)).rejects.toThrow(/CHECK constraint/);
+
+    expect((await migrate(c)).applied).toEqual([5]);
+    const rows = async (sql: string) => (await c.execute(sql)).rows.map((r) => ({ ...r }));
+    expect(await rows('SELECT uuid, first_via FROM messages')).toEqual([{ uuid: 'u', first_via: 'mqtt' }]);
+    expect(await rows('SELECT id, protocol FROM receipts')).toEqual([{ id: 11, protocol: 'mqtt' }]);
+    expect(await rows('SELECT id, protocol FROM send_results')).toEqual([{ id: 12, protocol: 'nostr' }]);
+    expect(await rows('SELECT protocol, working, samples FROM channel_preferences')).toEqual([{ protocol: 'xmtp', working: 1, samples: 2 }]);
+    expect(await rows('SELECT protocol, sends, successes FROM endpoint_performance')).toEqual([{ protocol: 'mqtt', sends: 3, successes: 2 }]);
+    await c.execute(newNetwork); // a network the schema never heard of
+    // Every other constraint stays: kinds, reasons, booleans, and the foreign keys to messages.
+    await expect(c.execute(`INSERT INTO receipts (owner, peer, uuid, kind, protocol, endpoint, received_at, latency_ms) VALUES ('o', 'p', 'u', 'gossip', 'mqtt', 'm', 2, 1)`)).rejects.toThrow(/CHECK constraint/);
+    await expect(c.execute(`INSERT INTO send_results (owner, peer, uuid, protocol, endpoint, ok, latency_ms, reason, at) VALUES ('o', 'p', 'u', 'mqtt', 'm', 0, 1, 'bogus', 1)`)).rejects.toThrow(/CHECK constraint/);
+    expect(await rows('PRAGMA foreign_key_check')).toEqual([]);
+    const fks = await rows(`SELECT DISTINCT "table" FROM pragma_foreign_key_list('receipts')`);
+    expect(fks).toEqual([{ table: 'messages' }]);
+    const indexes = (await rows(`SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name`)).map((r) => r['name']);
+    expect(indexes).toEqual(expect.arrayContaining(['messages_by_time', 'messages_by_uuid', 'receipts_by_message', 'send_results_by_message']));
+  });
+
   it('apply only the pending ones, each in its own transaction', async () => {
     const c = client(':memory:');
     const v1: Migration = { version: 1, name: 'one', sql: ['CREATE TABLE a (x INTEGER)'] };
