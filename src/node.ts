@@ -19,7 +19,7 @@ import type { Metrics } from './observability/metrics.js';
 import { createRejectSink } from './observability/rejections.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/store.js';
-import { createTransports } from './transports/registry.js';
+import { createTransports, NETWORK_LABELS } from './transports/registry.js';
 
 export interface Node {
   readonly identity: Identity;
@@ -79,6 +79,7 @@ export function buildBroadcaster(identity: Identity, d: BroadcasterDeps, listen:
     limits: { maxBytes: config.limits.maxMessageBytes, maxContentChars: config.limits.maxContentChars },
     maxConcurrentSends: config.limits.maxConcurrentSends,
     perSender: config.limits.perSender,
+    networks: NETWORK_LABELS,
   });
 }
 

@@ -21,8 +21,6 @@ import { OncePerWindow } from '../observability/rejections.js';
 import {
   newAck,
   newMessage,
-  PROTOCOL_LABELS,
-  protocolFromLabel,
   serializeChatMessage,
 } from '../protocol/chat-message.js';
 import type { Acknowledgment, ChannelPreference, ChatMessage, ParseLimits, PlainMessage, ProtocolId } from '../protocol/chat-message.js';
@@ -49,7 +47,21 @@ export interface BroadcasterOptions {
   readonly maxConcurrentSends: number;
   /** Token bucket per sender for inbound copies (config limits.perSender); default DEFAULT_SENDER_LIMIT. */
   readonly perSender?: SenderLimit;
+  /** Every network roomcast knows, configured or not, and its wire label (the transport registry's NETWORK_LABELS). */
+  readonly networks: NetworkLabels;
   readonly now?: () => number;
+}
+
+/**
+ * The networks as ChatMessages name them: acks carry our channel preferences
+ * for every known network (those not configured marked unusable), and a
+ * peer's stated preferences are read back through the same labels.
+ */
+export interface NetworkLabels {
+  readonly ids: readonly string[];
+  wireLabel(id: string): string;
+  /** The network id a wire label names, or undefined. */
+  fromLabel(label: string): string | undefined;
 }
 
 /** The outcome of one send: a report per transport. */
@@ -68,7 +80,6 @@ export class MessageTooLargeError extends Error {
   }
 }
 
-const ALL_PROTOCOLS = Object.keys(PROTOCOL_LABELS) as ProtocolId[];
 const FIRST_SEEN_CACHE = 10_000;
 
 export class Broadcaster {
@@ -212,8 +223,8 @@ export class Broadcaster {
   /** Our channel preferences as carried in acks: running transports in order, the rest marked unusable. */
   private ownPreferences(): ChannelPreference[] {
     const running = this.opts.transports.map((t) => t.id);
-    return ALL_PROTOCOLS.map((p) => ({
-      protocol: PROTOCOL_LABELS[p],
+    return this.opts.networks.ids.map((p) => ({
+      protocol: this.opts.networks.wireLabel(p),
       preferenceOrder: running.includes(p) ? running.indexOf(p) + 1 : running.length + 1,
       cannotUse: !running.includes(p),
     }));
@@ -342,7 +353,7 @@ export class Broadcaster {
 
   private async applyStated(sender: PublicIdentity, m: ChatMessage): Promise<void> {
     const stated = (m.channelPreferences ?? []).flatMap((p) => {
-      const protocol = protocolFromLabel(p.protocol);
+      const protocol = this.opts.networks.fromLabel(p.protocol);
       return protocol ? [{ protocol, cannotUse: p.cannotUse }] : [];
     });
     if (stated.length > 0) await this.opts.store.applyStatedPreferences(this.identity.xOnly, sender.xOnly, stated);
@@ -351,7 +362,7 @@ export class Broadcaster {
   /** Acknowledges the first copy on every transport; acks are never acknowledged. */
   private async sendAck(message: PlainMessage, sender: PublicIdentity, e: InboundEnvelope): Promise<void> {
     await this.allStarted;
-    const ack = newAck(this.magnetLink, message, e.transport, e.receivedAt, this.ownPreferences(), this.now());
+    const ack = newAck(this.magnetLink, message, this.opts.networks.wireLabel(e.transport), e.receivedAt, this.ownPreferences(), this.now());
     try {
       const reports = await this.broadcast(sender, { uuid: ack.uuid, json: serializeChatMessage(ack) });
       if (!reports.some((r) => r.ok)) {

@@ -7,12 +7,12 @@ import type { ProtocolId } from '../protocol/chat-message.js';
 import type { SendReport } from '../transports/transport.js';
 
 export { formatReport, protocolName, reasonText } from '../text/delivery.js';
-import { NETWORKS } from '../transports/networks.js';
+import { networkDisplay } from '../transports/registry.js';
 import { formatReport, protocolName } from '../text/delivery.js';
 
 /** "MQTT (1/3 brokers)": how many of a network's endpoints are connected. */
 export function formatConnected(p: ProtocolId, connected: number, total: number): string {
-  const d = NETWORKS[p];
+  const d = networkDisplay(p);
   return `${d.label} (${connected}/${total} ${d.endpointNoun})`;
 }
 

@@ -6,24 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 
-/** Internal transport ids. The wire uses the seed's labels (see PROTOCOL_LABELS). */
-export type ProtocolId = 'nostr' | 'xmtp' | 'mqtt';
-
-/** Seed spellings of each protocol, as they appear in `receivedVia` and `channelPreferences`. */
-export const PROTOCOL_LABELS: Readonly<Record<ProtocolId, string>> = {
-  nostr: 'nostr',
-  xmtp: 'XMTP V3',
-  mqtt: 'MQTT',
-};
-
-/** Normalises a wire label ('MQTT', 'XMTP V3', 'xmtp', 'Nostr' …) to a ProtocolId, or undefined. */
-export function protocolFromLabel(label: string): ProtocolId | undefined {
-  const l = label.trim().toLowerCase();
-  if (l === 'nostr') return 'nostr';
-  if (l === 'mqtt') return 'mqtt';
-  if (l === 'xmtp' || l.startsWith('xmtp ')) return 'xmtp';
-  return undefined;
-}
+/**
+ * A network's id ('mqtt', 'nostr', …): a transport's id. Which networks exist
+ * is the transport registry's (src/transports/registry.ts), not this
+ * format's; on the wire a network goes by its label (`receivedVia`,
+ * `channelPreferences`), which each transport declares.
+ */
+export type ProtocolId = string;
 
 /**
  * Default limits; configurable through `limits` in the config file. NIP-44
@@ -147,11 +136,11 @@ export function newMessage(fromMagnetLink: string, content: string, now = Date.n
   return { uuid: randomUUID(), type: 'message', content, timestamp: now, fromMagnetLink };
 }
 
-/** The acknowledgment of `original`, first received via `via` at `receivedAt`. */
+/** The acknowledgment of `original`, first received via the network labelled `via` (its wire label) at `receivedAt`. */
 export function newAck(
   fromMagnetLink: string,
   original: PlainMessage,
-  via: ProtocolId,
+  via: string,
   receivedAt: number,
   channelPreferences?: ChannelPreference[],
   now = Date.now(),
@@ -165,6 +154,6 @@ export function newAck(
     ...(channelPreferences ? { channelPreferences } : {}),
     originalMessageUuid: original.uuid,
     receivedAt,
-    receivedVia: PROTOCOL_LABELS[via],
+    receivedVia: via,
   };
 }

@@ -5,10 +5,10 @@
  */
 import type { FailureReason, SendReport } from '../common/delivery.js';
 import type { ProtocolId } from '../protocol/chat-message.js';
-import { NETWORKS } from '../transports/networks.js';
+import { networkDisplay } from '../transports/registry.js';
 
 export function protocolName(p: ProtocolId): string {
-  return NETWORKS[p].label;
+  return networkDisplay(p).label;
 }
 
 /** A failure reason as people read it. */
@@ -27,7 +27,7 @@ export function reasonText(reason: string | undefined): string {
 
 /** "✓ MQTT (2/3 brokers) 12ms" or "✗ nostr timeout". */
 export function formatReport(r: SendReport): string {
-  const d = NETWORKS[r.transport];
+  const d = networkDisplay(r.transport);
   const okCount = r.endpoints.filter((e) => e.ok).length;
   const counts = r.endpoints.length > 1 || d.countEndpoints ? ` (${okCount}/${r.endpoints.length} ${d.endpointNoun})` : '';
   return r.ok ? `✓ ${d.label}${counts} ${Math.round(r.latencyMs)}ms` : `✗ ${d.label}${r.endpoints.length ? counts : ''} ${reasonText(r.reason)}`;

@@ -1,56 +1,67 @@
 /**
- * The list of networks. A network's id is one of the wire protocol's
- * (ProtocolId: the labels the ChatMessage format carries); everything here
- * and in networks.ts is keyed by it, so the compiler refuses a network that
- * is missing from any of them. Adding one is a folder under src/transports/,
- * its wire label, and its lines here and in networks.ts; the store's schema
- * names no network (migration 5), and no shared code does.
+ * The list of networks. Adding one is a folder under src/transports/ (with
+ * its network.ts) plus one line here: network ids, config sections, display
+ * names and wire labels all come from this list, the store's schema names no
+ * network (migration 5), and no shared code does.
  */
 import { z } from 'zod';
-import { MqttSectionSchema } from './mqtt/config.js';
-import { MqttTransport } from './mqtt/mqtt-transport.js';
-import { NostrSectionSchema } from './nostr/config.js';
-import { NostrTransport } from './nostr/nostr-transport.js';
-import { XmtpSectionSchema } from './xmtp/config.js';
-import { XmtpTransport } from './xmtp/xmtp-transport.js';
-import type { ProtocolId } from '../protocol/chat-message.js';
-import type { Transport, TransportContext, TransportId } from './transport.js';
-
-/**
- * The `transports` config section: one section per network, named by its id,
- * each with its defaults (and `enabled: true`).
- */
-const SECTIONS = {
-  nostr: withDefaults(NostrSectionSchema),
-  mqtt: withDefaults(MqttSectionSchema),
-  xmtp: withDefaults(XmtpSectionSchema),
-} satisfies Record<ProtocolId, z.ZodType>; // one section per network id, no more, no fewer
-export const TransportsConfigSchema = z.object(SECTIONS).strict();
-
-export type TransportsConfig = z.output<typeof TransportsConfigSchema>;
-
-/** A section that defaults to its own defaults when absent. */
-function withDefaults<S extends z.ZodType>(schema: S) {
-  return schema.default(() => schema.parse({}) as z.util.NoUndefined<z.output<S>>);
-}
-
-interface RegistryEntry {
-  readonly id: TransportId;
-  /** Builds the transport, or undefined when its section is disabled or names no endpoint. */
-  create(config: TransportsConfig, ctx: TransportContext): Transport | undefined;
-}
-
-/** Keyed by network id, so a network id without a transport (or the other way round) does not compile. */
-const ENTRIES: { readonly [P in ProtocolId]: RegistryEntry['create'] } = {
-  nostr: (c, ctx) => (c.nostr.enabled && c.nostr.relays.length > 0 ? new NostrTransport(c.nostr, ctx) : undefined),
-  mqtt: (c, ctx) => (c.mqtt.enabled && c.mqtt.brokers.length > 0 ? new MqttTransport(c.mqtt, ctx) : undefined),
-  xmtp: (c, ctx) => (c.xmtp.enabled ? new XmtpTransport(c.xmtp, ctx) : undefined),
-};
+import { MQTT_NETWORK } from './mqtt/network.js';
+import type { NetworkDisplay } from './network.js';
+import { NOSTR_NETWORK } from './nostr/network.js';
+import type { Transport, TransportContext } from './transport.js';
+import { XMTP_NETWORK } from './xmtp/network.js';
 
 /** In the order sends and reports list them. */
-export const TRANSPORTS: readonly RegistryEntry[] = (Object.keys(ENTRIES) as ProtocolId[]).map((id) => ({ id, create: ENTRIES[id] }));
+const NETWORKS = {
+  nostr: NOSTR_NETWORK,
+  mqtt: MQTT_NETWORK,
+  xmtp: XMTP_NETWORK,
+};
+
+/** A network id the registry knows. */
+export type NetworkId = keyof typeof NETWORKS;
+export const NETWORK_IDS = Object.keys(NETWORKS) as NetworkId[];
+
+type Sections = { [K in NetworkId]: z.ZodDefault<(typeof NETWORKS)[K]['section']> };
+const SECTIONS = Object.fromEntries(
+  NETWORK_IDS.map((id) => {
+    const section: z.ZodType = NETWORKS[id].section;
+    return [id, section.default(() => section.parse({}))];
+  }),
+) as unknown as Sections;
+
+/** The `transports` config section: one section per network, named by its id, each with its defaults (and `enabled: true`). */
+export const TransportsConfigSchema = z.object(SECTIONS).strict();
+export type TransportsConfig = z.output<typeof TransportsConfigSchema>;
 
 /** Every enabled transport, in registry order. */
 export function createTransports(config: TransportsConfig, ctx: TransportContext): Transport[] {
-  return TRANSPORTS.flatMap((entry) => entry.create(config, ctx) ?? []);
+  return NETWORK_IDS.flatMap((id) => {
+    const section = config[id];
+    if (!section.enabled) return [];
+    // Each entry's create takes its own section's type (see network()); the id ties the two together.
+    const create = NETWORKS[id].create as (s: typeof section, c: TransportContext) => Transport | undefined;
+    return create(section, ctx) ?? [];
+  });
 }
+
+/** How a network is shown; an id the registry no longer knows (an old record) shows as itself. */
+export function networkDisplay(id: string): NetworkDisplay {
+  return (NETWORKS as Record<string, { display: NetworkDisplay } | undefined>)[id]?.display ?? { label: id, endpointNoun: 'endpoints', countEndpoints: true, wireLabel: id };
+}
+
+/** The network a wire label names ('MQTT', 'XMTP V3', 'xmtp', 'Nostr' …), or undefined. */
+export function networkFromLabel(label: string): NetworkId | undefined {
+  const l = label.trim().toLowerCase();
+  return NETWORK_IDS.find((id) => {
+    const wire = NETWORKS[id].display.wireLabel.toLowerCase();
+    return l === id || l === wire || l.startsWith(`${id} `);
+  });
+}
+
+/** What the broadcaster needs to know of every network, configured or not: ids and wire labels. */
+export const NETWORK_LABELS = {
+  ids: NETWORK_IDS,
+  wireLabel: (id: string) => networkDisplay(id).wireLabel,
+  fromLabel: networkFromLabel,
+};

@@ -7,6 +7,7 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { newMessage, serializeChatMessage } from '../../src/protocol/chat-message.js';
 import { openStore } from '../../src/store/index.js';
+import { NETWORK_LABELS } from '../../src/transports/registry.js';
 
 describe('broadcaster send limits', () => {
   it('deliver() checks maxContentChars as receivers do, and maxBytes once encoded', async () => {
@@ -23,6 +24,7 @@ describe('broadcaster send limits', () => {
       reject: () => undefined,
       limits: { maxBytes, maxContentChars: 100 },
       maxConcurrentSends: 1,
+      networks: NETWORK_LABELS,
     });
     const peer = publicPart(generateIdentity());
     try {

@@ -5,7 +5,6 @@ import {
   newAck,
   newMessage,
   parseChatMessage,
-  protocolFromLabel,
   serializeChatMessage,
 } from '../../src/protocol/chat-message.js';
 
@@ -50,7 +49,7 @@ describe('ChatMessage', () => {
 
   it('builds acks the seed way: content "ACK: <uuid>", seed protocol label', () => {
     const m = newMessage(magnet, 'hi');
-    const ack = newAck(magnet, m, 'xmtp', 123);
+    const ack = newAck(magnet, m, 'XMTP V3', 123);
     expect(ack.content).toBe(`ACK: ${m.uuid}`);
     expect(ack.receivedVia).toBe('XMTP V3');
     expect(ack.originalMessageUuid).toBe(m.uuid);
@@ -87,11 +86,4 @@ describe('ChatMessage', () => {
       }
     });
   }
-
-  it('normalises the seed protocol labels', () => {
-    expect(protocolFromLabel('MQTT')).toBe('mqtt');
-    expect(protocolFromLabel('XMTP V3')).toBe('xmtp');
-    expect(protocolFromLabel('nostr')).toBe('nostr');
-    expect(protocolFromLabel('Waku')).toBeUndefined();
-  });
 });

@@ -25,6 +25,7 @@ import type { TestBroker } from '../support/mosquitto.js';
 import { startRelays } from '../support/nostr-relay.js';
 import type { TestRelay } from '../support/nostr-relay.js';
 import { waitFor } from '../support/wait.js';
+import { NETWORK_LABELS } from '../../src/transports/registry.js';
 
 let brokers: TestBroker[] = [];
 let relays: TestRelay[] = [];
@@ -53,6 +54,7 @@ async function node(id: Identity) {
     reject: ctx.reject,
     limits: DEFAULT_PARSE_LIMITS,
     maxConcurrentSends: 8,
+    networks: NETWORK_LABELS,
   });
   const messages: MessageEvent[] = [];
   b.on('message', (e) => messages.push(e));

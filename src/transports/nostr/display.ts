@@ -1,2 +1,0 @@
-/** How Nostr is shown to people (see ../networks.ts). */
-export const NOSTR_DISPLAY = { label: 'nostr', endpointNoun: 'relays', countEndpoints: true } as const;
