@@ -11,6 +11,7 @@ import { DEFAULT_SENDER_LIMIT } from '../broadcaster/sender-limiter.js';
 import { LOG_FORMATS } from '../observability/logger.js';
 import { QueueConfigSchema } from '../queue/config.js';
 import { TransportsConfigSchema } from '../transports/registry.js';
+import { withOwnDefaults } from '../common/config-fields.js';
 
 const LogLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
@@ -83,14 +84,11 @@ export const ConfigSchema = z
         perSender: { ...DEFAULT_SENDER_LIMIT },
       }),
     /** Chat platforms, one section each (src/platforms/registry.ts); `roomcast start` builds the enabled ones. */
-    platforms: z
-      .object(PLATFORM_SECTIONS)
-      .strict()
-      .default(() => z.object(PLATFORM_SECTIONS).parse({})),
-    bridge: BridgeConfigSchema.default(() => BridgeConfigSchema.parse({})),
-    queue: QueueConfigSchema.default(() => QueueConfigSchema.parse({})),
+    platforms: withOwnDefaults(z.object(PLATFORM_SECTIONS).strict()),
+    bridge: withOwnDefaults(BridgeConfigSchema),
+    queue: withOwnDefaults(QueueConfigSchema),
     /** Networks, one section each (src/transports/registry.ts). */
-    transports: TransportsConfigSchema.default(() => TransportsConfigSchema.parse({})),
+    transports: withOwnDefaults(TransportsConfigSchema),
   })
   .strict();
 

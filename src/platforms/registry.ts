@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { MemoryPlatformConfigSchema } from './memory/config.js';
 import { MemoryPlatform } from './memory/memory-platform.js';
 import type { Platform } from './platform.js';
+import { withOwnDefaults } from '../common/config-fields.js';
 
 interface PlatformEntry<S extends z.ZodType<{ enabled: boolean }>> {
   /** The config section's key under `platforms`. */
@@ -25,7 +26,7 @@ export const PLATFORMS = [
 ] as const;
 
 /** The `platforms` config: one section per registry entry, each with its defaults. */
-export const PLATFORM_SECTIONS = Object.fromEntries(PLATFORMS.map((p) => [p.section, p.schema.default(() => p.schema.parse({}))])) as {
+export const PLATFORM_SECTIONS = Object.fromEntries(PLATFORMS.map((p) => [p.section, withOwnDefaults(p.schema)])) as {
   readonly [K in (typeof PLATFORMS)[number]['section']]: z.ZodDefault<(typeof PLATFORMS)[number]['schema']>;
 };
 

@@ -10,6 +10,7 @@ import type { NetworkDisplay } from './network.js';
 import { NOSTR_NETWORK } from './nostr/network.js';
 import type { Transport, TransportContext } from './transport.js';
 import { XMTP_NETWORK } from './xmtp/network.js';
+import { withOwnDefaults } from '../common/config-fields.js';
 
 /** In the order sends and reports list them. */
 const NETWORKS = {
@@ -24,10 +25,7 @@ export const NETWORK_IDS = Object.keys(NETWORKS) as NetworkId[];
 
 type Sections = { [K in NetworkId]: z.ZodDefault<(typeof NETWORKS)[K]['section']> };
 const SECTIONS = Object.fromEntries(
-  NETWORK_IDS.map((id) => {
-    const section: z.ZodType = NETWORKS[id].section;
-    return [id, section.default(() => section.parse({}))];
-  }),
+  NETWORK_IDS.map((id) => [id, withOwnDefaults(NETWORKS[id].section as z.ZodType)]),
 ) as unknown as Sections;
 
 /** The `transports` config section: one section per network, named by its id, each with its defaults (and `enabled: true`). */
