@@ -10,7 +10,7 @@ import { encodeMagnet } from '../identity/magnet.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { OncePerWindow } from '../observability/rejections.js';
-import type { Platform, RoomEvent, RoomMessageEvent } from '../platforms/platform.js';
+import type { Platform, RoomEditEvent, RoomEvent, RoomMembershipEvent, RoomMessageEvent } from '../platforms/platform.js';
 import type { Store } from '../store/store.js';
 import { handleCommand, parseCommand } from './commands/index.js';
 import { nameBasedUuid } from './copies.js';
@@ -21,6 +21,8 @@ import type { RoomReceipts } from './receipts.js';
 import type { RoomBroadcasters } from './room-broadcasters.js';
 import type { BridgedRoom, RoomDirectory } from './room-directory.js';
 import type { RoomWriter } from './room-writer.js';
+import { correctionText, relayedText } from './room-text.js';
+import type { Quoted } from './room-text.js';
 
 /** Where the bridge puts work for the queue workers (job id = the uuid, so re-adding is a no-op). */
 export interface BridgeQueues {
@@ -45,7 +47,7 @@ export interface BridgeOptions {
 }
 
 /** The room message's uuid: derived from the platform's event id, so a redelivered event is the same message. */
-export function roomMessageUuid(e: Pick<RoomMessageEvent, 'room' | 'id'>): string {
+export function roomMessageUuid(e: Pick<RoomMessageEvent | RoomEditEvent, 'room' | 'id'>): string {
   return nameBasedUuid('roomcast-room', e.room.platform, e.room.roomId, e.id);
 }
 
@@ -86,14 +88,50 @@ export class Bridge {
     await Promise.all(platforms.map((p) => p.start((e) => this.onEvent(e))));
   }
 
-  /** One room event. Awaited by the platform, so a room's messages are recorded in their order (the queue's adds may finish in any order). */
+  /**
+   * One room event. Awaited by the platform, so a room's messages are
+   * recorded in their order (the queue's adds may finish in any order).
+   * Messages and edits from people are relayed; the bot's own events and
+   * notices never are (no loops); reactions and redactions are not relayed.
+   */
   async onEvent(e: RoomEvent): Promise<void> {
-    if (e.kind !== 'message' || e.fromSelf || e.notice) return; // never answer ourselves or a notice: no loops
-    const command = parseCommand(e.text, this.o.commandPrefix);
+    switch (e.kind) {
+      case 'message':
+        if (e.fromSelf || e.notice) return;
+        return this.onMessage(e);
+      case 'edit':
+        if (e.fromSelf || e.notice) return;
+        return this.onEdit(e);
+      case 'membership':
+        return this.onMembership(e);
+      case 'reaction':
+      case 'redaction':
+        return;
+    }
+  }
+
+  private async onMessage(e: RoomMessageEvent): Promise<void> {
+    const command = e.attachments?.length ? undefined : parseCommand(e.text, this.o.commandPrefix);
     if (command) {
       await this.answer(e, command);
       return;
     }
+    await this.relay(e, relayedText(e, e.replyTo ? await this.quoted(e) : undefined));
+  }
+
+  /**
+   * An edit goes out once, as a correction with the whole new text. Edits
+   * never run commands: an edited "!roomcast …" is neither answered again nor
+   * relayed.
+   */
+  private async onEdit(e: RoomEditEvent): Promise<void> {
+    if (parseCommand(e.text, this.o.commandPrefix)) return;
+    await this.relay(e, correctionText(e.text));
+  }
+
+  /** Records a room message (or correction) in the room's outbox and hands it to the queue. */
+  private async relay(e: RoomMessageEvent | RoomEditEvent, text: string): Promise<void> {
+    if (text === '') return;
     const room = await this.o.directory.room(e.room.platform, e.room.roomId);
     await this.broadcasters?.get(room); // listen as the room from its first message on
     const entry = await this.o.store.rooms.enqueueOutbox({
@@ -102,11 +140,40 @@ export class Bridge {
       uuid: roomMessageUuid(e),
       senderId: e.sender.id,
       senderName: e.sender.displayName,
-      text: e.text,
+      text,
       platformMessageId: e.id,
       createdAt: e.at,
     });
     this.handOff(`out|${entry.platform}|${entry.roomId}`, () => this.o.queues.outbound({ uuid: entry.uuid, platform: entry.platform, roomId: entry.roomId, seq: entry.seq }));
+  }
+
+  /** What a reply answers: the bridged message when the store has it, else what the platform quotes. */
+  private async quoted(e: RoomMessageEvent): Promise<Quoted | undefined> {
+    if (!e.replyTo) return undefined;
+    const known = await this.o.store.rooms.findOutboxByPost(e.room.platform, e.room.roomId, e.replyTo.id);
+    if (known) return { who: known.senderName, text: known.text };
+    return e.replyTo.excerpt ? { text: e.replyTo.excerpt } : undefined;
+  }
+
+  /**
+   * The bot was removed from a room: the room stops being bridged (no more
+   * listening as it; its identity, contacts and history stay). Invited back,
+   * it is bridged again, and what contacts sent meanwhile comes in then.
+   */
+  private async onMembership(e: RoomMembershipEvent): Promise<void> {
+    const known = await this.o.store.rooms.getRoom(e.room.platform, e.room.roomId);
+    if (!known) return; // a room never bridged: its identity is made on its first message
+    const room = await this.o.directory.room(e.room.platform, e.room.roomId);
+    if (e.joined) {
+      if (known.leftAt === undefined) return;
+      await this.o.store.rooms.setRoomLeft(e.room.platform, e.room.roomId, undefined);
+      await this.broadcasters?.get(room);
+      this.o.log.info({ room: e.room.roomId, platform: e.room.platform }, 'the bot is back in the room: bridging it again');
+      return;
+    }
+    await this.o.store.rooms.setRoomLeft(e.room.platform, e.room.roomId, e.at);
+    await this.broadcasters?.drop(room);
+    this.o.log.info({ room: e.room.roomId, platform: e.room.platform, reason: e.reason, by: e.by }, 'the bot is no longer in the room: it is not bridged any more (its contacts and history are kept)');
   }
 
   /** Waits (at most `ms`) for hand-offs in flight, so a clean stop leaves nothing half-done for the sweep. */

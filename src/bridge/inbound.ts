@@ -76,14 +76,15 @@ export async function processInbound(owner: string, uuid: string, d: { store: St
     return;
   }
   const contact = await d.store.findContactByKey(owner, message.peer);
-  const who = contact ? contact.name : `⚠ unknown sender ${npubOf(decodeMagnet(message.fromMagnetLink))}`;
+  const who = `${contact ? contact.name : `⚠ unknown sender ${npubOf(decodeMagnet(message.fromMagnetLink))}`}${message.verified ? '' : ' (unverified)'}`;
   const room = { platform: platformId(entry.platform), roomId: entry.roomId };
-  const max = d.writer.platform(entry.platform).capabilities.maxMessageChars;
-  const chunks = split(`${who}${message.verified ? '' : ' (unverified)'}: ${message.content}`, max);
+  // The platform shows the author with each post (a bold name, a webhook's name): leave room for it.
+  const max = Math.max(1, d.writer.platform(entry.platform).capabilities.maxMessageChars - who.length - 2);
+  const chunks = split(message.content, max);
   let first: string | undefined;
   for (const [i, chunk] of chunks.entries()) {
     // Keyed, so a worker that dies between posting and recording posts nothing twice.
-    const id = await d.writer.post(room, { text: chunk, idempotencyKey: `in-${owner}-${uuid}-${i}` });
+    const id = await d.writer.post(room, { text: chunk, author: who, idempotencyKey: `in-${owner}-${uuid}-${i}` });
     first ??= id;
   }
   await d.store.rooms.setInboxState(owner, uuid, 'posted', first);

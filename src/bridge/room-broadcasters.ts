@@ -37,6 +37,13 @@ export class RoomBroadcasters {
     return p;
   }
 
+  /** Stops listening as the room (it is no longer bridged); a later `get` starts afresh. */
+  async drop(room: BridgedRoom): Promise<void> {
+    const p = this.started.get(room.identity.xOnly);
+    this.started.delete(room.identity.xOnly);
+    await (await p?.catch(() => undefined))?.stop();
+  }
+
   async stopAll(): Promise<void> {
     const all = [...this.started.values()];
     this.started.clear();

@@ -38,9 +38,10 @@ export class RoomDirectory {
     return this.remember(record);
   }
 
-  /** Every bridged room (for the listener, which must listen as each of them). */
+  /** Every room still bridged, i.e. not left (for the listener, which must listen as each of them). */
   async all(): Promise<BridgedRoom[]> {
-    return Promise.all((await this.rooms.listRooms()).map((r) => this.byOwner.get(r.owner) ?? this.remember(r)));
+    const bridged = (await this.rooms.listRooms()).filter((r) => r.leftAt === undefined);
+    return Promise.all(bridged.map((r) => this.byOwner.get(r.owner) ?? this.remember(r)));
   }
 
   private remember(record: RoomRecord): BridgedRoom {

@@ -89,7 +89,10 @@ export async function startBridgeRuntime(o: BridgeRuntimeOptions): Promise<Bridg
       status: async (room) => {
         const b = await broadcasters.get(room);
         const [outbound, inbound] = await Promise.all([o.queue.counts(names.outbound), o.queue.counts(names.inbound)]);
+        const platform = writer.platform(room.platform);
+        const platformStatus = platform.status?.();
         return {
+          platform: { id: platform.id, ...(platformStatus ? { status: platformStatus } : {}) },
           transports: b.transports.map((t) => ({ id: t.id, endpoints: t.status() })),
           queues: { outbound: { ...outbound }, inbound: { ...inbound } },
         };

@@ -56,7 +56,7 @@ export async function startService(o: NodeCliOptions, out: Out, role: ProcessRol
       await broadcaster.start();
     }
     // Every role gets the configured platforms: workers write to rooms too (only `start` takes their events).
-    const platforms: Platform[] = createPlatforms(config.platforms);
+    const platforms: Platform[] = createPlatforms(config.platforms, { state: (id) => node.deps.store.platformState(id), log, metrics: node.deps.metrics });
     const runtime = await startBridgeRuntime({
       role,
       service: node.identity,

@@ -8,6 +8,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { PLATFORM_ENV } from '../platforms/registry.js';
+import type { PlatformEnv } from '../platforms/registry.js';
 import { ConfigSchema } from './schema.js';
 import type { Config } from './schema.js';
 
@@ -194,10 +196,43 @@ function applyEnv(raw: Record<string, unknown>, env: Env, origins: Origins): voi
     section(raw, 'transports', 'mqtt').brokers = brokers;
     origins.set('transports.mqtt.brokers', 'environment variable ROOMCAST_MQTT_BROKERS');
   }
+  for (const { section: name, env: vars } of PLATFORM_ENV) applyPlatformEnv(raw, env, origins, name, vars);
   const relays = endpointList(env, 'ROOMCAST_NOSTR_RELAYS', 'relay', 'transports.nostr');
   if (relays) {
     section(raw, 'transports', 'nostr').relays = relays;
     origins.set('transports.nostr.relays', 'environment variable ROOMCAST_NOSTR_RELAYS');
+  }
+}
+
+/**
+ * A platform's environment variables (declared in its registry entry):
+ * settings, secrets (refused in the file), and the platform switched on when
+ * everything it needs is given and the file does not say `enabled: false`.
+ */
+function applyPlatformEnv(raw: Record<string, unknown>, env: Env, origins: Origins, name: string, vars: PlatformEnv): void {
+  const fileSection = (raw.platforms as Record<string, unknown> | undefined)?.[name];
+  for (const [key, variable] of Object.entries(vars.secrets ?? {})) {
+    if (typeof fileSection === 'object' && fileSection !== null && key in fileSection) {
+      throw new ConfigError(`platforms.${name}.${key} must not be written in the config file (it is a secret): set ${variable} or ${variable}_FILE instead`);
+    }
+  }
+  const target = () => section(raw, 'platforms', name);
+  for (const [key, variable] of Object.entries(vars.settings ?? {})) {
+    const v = env[variable];
+    if (!v) continue;
+    target()[key] = v;
+    origins.set(`platforms.${name}.${key}`, `environment variable ${variable}`);
+  }
+  for (const [key, variable] of Object.entries(vars.secrets ?? {})) {
+    const s = secret(env, variable);
+    if (!s) continue;
+    target()[key] = s.value;
+    origins.set(`platforms.${name}.${key}`, s.from);
+  }
+  const current = (raw.platforms as Record<string, Record<string, unknown> | undefined> | undefined)?.[name];
+  if (vars.enabledBy && current && current.enabled === undefined && vars.enabledBy.every((k) => current[k] !== undefined && current[k] !== '')) {
+    current.enabled = true;
+    origins.set(`platforms.${name}.enabled`, `environment variables ${Object.values({ ...vars.settings, ...vars.secrets }).join(', ')}`);
   }
 }
 

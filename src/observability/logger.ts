@@ -27,6 +27,7 @@ const REDACT = [
   '*.password',
   '*.token',
   '*.authToken',
+  '*.accessToken',
   'identity.secp256k1PrivateKey',
   'identity.ed25519PrivateKey',
 ];

@@ -17,11 +17,19 @@ export interface Metrics {
   readonly unverifiedIgnored: Counter<'transport' | 'what'>;
   /** Messages from non-contacts not queued into a room because its queue of such messages was full. */
   readonly inboxRefused: Counter<'platform'>;
+  /** Events from a chat platform that were malformed or could not be read, by platform and reason; never bridged. */
+  readonly platformRejected: Counter<'platform' | 'reason'>;
 }
 
 export function createMetrics(registry = new Registry()): Metrics {
   return {
     registry,
+    platformRejected: new Counter({
+      name: 'roomcast_platform_events_rejected_total',
+      help: 'Room events from a chat platform that were malformed or unreadable (never bridged), by platform and reason',
+      labelNames: ['platform', 'reason'] as const,
+      registers: [registry],
+    }),
     rejected: new Counter({
       name: 'roomcast_inbound_rejected_total',
       help: 'Inbound copies refused, by transport and reason code',

@@ -60,33 +60,110 @@ export interface RoomSender {
   readonly level: SenderLevel;
 }
 
-/** A message written in a room (by a person, another bot, or us). */
-export interface RoomMessageEvent {
-  readonly kind: 'message';
+/** A file sent into a room: relayed to contacts as its link, name and size. */
+export interface RoomAttachment {
+  /** The file's name as the sender gave it. */
+  readonly name: string;
+  /** Bytes, when the platform says. */
+  readonly size?: number;
+  readonly mimeType?: string;
+  /** Where anyone may download it (Matrix: the homeserver's media URL; Discord: the CDN URL). */
+  readonly url: string;
+}
+
+/** The message a message answers. */
+export interface ReplyRef {
+  readonly id: PlatformMessageId;
+  /**
+   * What the platform itself quotes of the answered message (Matrix's reply
+   * fallback), for when the bridge does not know that message; may be absent.
+   */
+  readonly excerpt?: string;
+}
+
+/** What every event written by someone in a room carries. */
+interface AuthoredEvent {
   readonly room: RoomRef;
+  /** The event's own id on the platform. */
   readonly id: PlatformMessageId;
   readonly sender: RoomSender;
-  readonly text: string;
   /**
-   * True for the bot's own posts and its webhook's posts. The platform still
+   * True for the bot's own events and its webhook's. The platform still
    * delivers them (real platforms echo them back); the bridge must ignore them.
    */
   readonly fromSelf: boolean;
+  /** When the platform says it happened (ms). */
+  readonly at: number;
+}
+
+/** A message written in a room (by a person, another bot, or us). */
+export interface RoomMessageEvent extends AuthoredEvent {
+  readonly kind: 'message';
+  /** The text, without any quoted reply fallback; may be empty when the message is only attachments. */
+  readonly text: string;
   /**
    * True for notices (Matrix `m.notice`, a message flagged as from a bot).
    * Never bridged and never answered automatically: that is how bots avoid loops.
    */
   readonly notice: boolean;
-  /** When the platform says the message was sent (ms). */
+  /** Files sent with (or as) the message. */
+  readonly attachments?: readonly RoomAttachment[];
+  /** Present when the message answers another. */
+  readonly replyTo?: ReplyRef;
+}
+
+/** An earlier message was changed: `text` is its whole new text. Relayed once, as a correction. */
+export interface RoomEditEvent extends AuthoredEvent {
+  readonly kind: 'edit';
+  /** The message that was edited (the original, never an earlier edit). */
+  readonly target: PlatformMessageId;
+  readonly text: string;
+  /** The edited message is a notice (see RoomMessageEvent.notice). */
+  readonly notice: boolean;
+}
+
+/** Someone added (or took back) a reaction to a message. Not relayed to contacts. */
+export interface RoomReactionEvent extends AuthoredEvent {
+  readonly kind: 'reaction';
+  readonly target: PlatformMessageId;
+  readonly emoji: string;
+  /** False when the reaction was taken back (where the platform says so; Matrix reports a redaction instead). */
+  readonly added: boolean;
+}
+
+/** Someone removed a message (or a reaction). Not relayed to contacts. */
+export interface RoomRedactionEvent extends AuthoredEvent {
+  readonly kind: 'redaction';
+  readonly target: PlatformMessageId;
+}
+
+/**
+ * The bot's own membership of a room changed. `joined: false` means the room
+ * can no longer be written to: kicked, banned, or left.
+ */
+export interface RoomMembershipEvent {
+  readonly kind: 'membership';
+  readonly room: RoomRef;
+  readonly joined: boolean;
+  /** Why the bot is out ('kicked', 'banned', 'left'), or in ('invited'). */
+  readonly reason: 'invited' | 'kicked' | 'banned' | 'left';
+  /** Who did it (a user id), when the platform says. */
+  readonly by?: string;
   readonly at: number;
 }
 
-/** Everything a platform reports from its rooms. A union on `kind`, so edits and reactions can be added later. */
-export type RoomEvent = RoomMessageEvent;
+/** Everything a platform reports from its rooms: a union on `kind`. */
+export type RoomEvent = RoomMessageEvent | RoomEditEvent | RoomReactionEvent | RoomRedactionEvent | RoomMembershipEvent;
 
 /** What the bot writes into a room. */
 export interface RoomPost {
   readonly text: string;
+  /**
+   * Who speaks (a contact's name), when the bot relays someone else's words.
+   * Platforms show it natively (Matrix: the name in bold before the text;
+   * Discord: a webhook post under that name). Absent: the bot speaks.
+   */
+  readonly author?: string;
   /** Post as a notice (Matrix `m.notice`; other bots must not answer it). Default false. */
   readonly notice?: boolean;
   /**
@@ -157,6 +234,26 @@ export class MessageTooLongError extends Error {
   }
 }
 
+/** How a platform's connection stands, for `!roomcast status` and operators. */
+export interface PlatformStatus {
+  readonly connected: boolean;
+  /** Since when it is in this state (ms). */
+  readonly since: number;
+  /** One line: what it is connected to, or what it is waiting for. */
+  readonly detail: string;
+  readonly lastError?: { readonly message: string; readonly at: number };
+}
+
+/**
+ * Small durable key-value state a platform keeps in roomcast's store (Matrix:
+ * its sync position), so a restart resumes where the last run stopped.
+ * Values are strings; `set` is durable when it resolves.
+ */
+export interface PlatformStateStore {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string): Promise<void>;
+}
+
 export interface Platform {
   readonly id: PlatformId;
   readonly capabilities: PlatformCapabilities;
@@ -176,7 +273,9 @@ export interface Platform {
    * MessageTooLongError, and a platform refusal for pace rejects with
    * RateLimitedError (nothing written) — the caller paces with
    * `capabilities.rateLimit` and retries. Must not mention anyone (no
-   * `@everyone`, no pings). Rejects before `start` and after `stop`.
+   * `@everyone`, no pings). Rejects after `stop`; a platform that can write
+   * without taking events works before `start` too (worker processes write
+   * into rooms but never start platforms), others reject then.
    */
   post(room: RoomRef, msg: RoomPost): Promise<PlatformMessageId>;
   /**
@@ -190,6 +289,8 @@ export interface Platform {
    * `capabilities.edits`. Same length and rate-limit contract as `post`.
    */
   edit?(room: RoomRef, target: PlatformMessageId, msg: RoomPost): Promise<void>;
+  /** The connection's state; absent where there is no connection to speak of. Never throws. */
+  status?(): PlatformStatus;
   /** Stops delivering events (after the one being handled) and disconnects; idempotent. */
   stop(): Promise<void>;
 }

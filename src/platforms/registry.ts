@@ -1,20 +1,43 @@
 /**
  * The list of chat platforms. Adding one is a folder under src/platforms/
- * plus one entry here (its config section is named by the entry); nothing
- * else in shared code names a platform. `roomcast start` builds every
- * platform whose section is enabled.
+ * plus one entry here (its config section is named by the entry, and so are
+ * its environment variables); nothing else in shared code names a platform.
+ * `roomcast start` builds every platform whose section is enabled.
  */
 import type { z } from 'zod';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { MatrixPlatformConfigSchema } from './matrix/config.js';
+import { MatrixPlatform } from './matrix/matrix-platform.js';
 import { MemoryPlatformConfigSchema } from './memory/config.js';
 import { MemoryPlatform } from './memory/memory-platform.js';
-import type { Platform } from './platform.js';
+import type { Platform, PlatformStateStore } from './platform.js';
 import { withOwnDefaults } from '../common/config-fields.js';
+
+/** What a platform gets from the process that builds it. */
+export interface PlatformContext {
+  /** Durable state of this platform (its sync position …), in roomcast's store. */
+  state(platformId: string): PlatformStateStore;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+}
+
+/** How environment variables set keys of a platform's section (read by the config loader). */
+export interface PlatformEnv {
+  /** Plain settings: key → variable. */
+  readonly settings?: Readonly<Record<string, string>>;
+  /** Secrets: key → variable (VAR or VAR_FILE); refused when written in the config file. */
+  readonly secrets?: Readonly<Record<string, string>>;
+  /** With all these keys given (file or environment), the platform is on unless the file says `enabled: false`. */
+  readonly enabledBy?: readonly string[];
+}
 
 interface PlatformEntry<S extends z.ZodType<{ enabled: boolean }>> {
   /** The config section's key under `platforms`. */
   readonly section: string;
   readonly schema: S;
-  create(config: z.output<S>): Platform;
+  readonly env?: PlatformEnv;
+  create(config: z.output<S>, ctx: PlatformContext): Platform;
 }
 
 function entry<S extends z.ZodType<{ enabled: boolean }>>(e: PlatformEntry<S>): PlatformEntry<S> {
@@ -23,6 +46,16 @@ function entry<S extends z.ZodType<{ enabled: boolean }>>(e: PlatformEntry<S>): 
 
 export const PLATFORMS = [
   entry({ section: 'memory', schema: MemoryPlatformConfigSchema, create: (c) => new MemoryPlatform({ id: c.id }) }),
+  entry({
+    section: 'matrix',
+    schema: MatrixPlatformConfigSchema,
+    env: {
+      settings: { homeserverUrl: 'ROOMCAST_MATRIX_HOMESERVER_URL' },
+      secrets: { accessToken: 'ROOMCAST_MATRIX_ACCESS_TOKEN' },
+      enabledBy: ['homeserverUrl', 'accessToken'],
+    },
+    create: (c, ctx) => new MatrixPlatform(c, { state: ctx.state('matrix'), log: ctx.log, metrics: ctx.metrics }),
+  }),
 ] as const;
 
 /** The `platforms` config: one section per registry entry, each with its defaults. */
@@ -30,10 +63,16 @@ export const PLATFORM_SECTIONS = Object.fromEntries(PLATFORMS.map((p) => [p.sect
   readonly [K in (typeof PLATFORMS)[number]['section']]: z.ZodDefault<(typeof PLATFORMS)[number]['schema']>;
 };
 
+/** Each platform section's environment variables, for the config loader. */
+export const PLATFORM_ENV: ReadonlyArray<{ readonly section: string; readonly env: PlatformEnv }> = PLATFORMS.flatMap((p) =>
+  'env' in p && p.env ? [{ section: p.section, env: p.env }] : [],
+);
+
 /** Every enabled platform, in registry order. */
-export function createPlatforms(config: Readonly<Record<string, { enabled: boolean }>>): Platform[] {
+export function createPlatforms(config: Readonly<Record<string, { enabled: boolean }>>, ctx: PlatformContext): Platform[] {
   return PLATFORMS.flatMap((p) => {
     const section = config[p.section];
-    return section?.enabled ? [p.create(p.schema.parse(section))] : [];
+    // Each entry's create takes its own schema's output: the parse just above gives exactly that.
+    return section?.enabled ? [(p.create as (c: unknown, x: PlatformContext) => Platform)(p.schema.parse(section), ctx)] : [];
   });
 }

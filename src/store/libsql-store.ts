@@ -30,6 +30,8 @@ import * as messages from './messages.js';
 import * as preferences from './preferences.js';
 import * as sends from './sends.js';
 import { LibsqlRoomStore } from './rooms.js';
+import { platformState } from './platform-state.js';
+import type { PlatformStateRows } from './platform-state.js';
 import type { RoomStore } from './rooms.js';
 
 export interface OpenStoreOptions {
@@ -81,6 +83,10 @@ export class LibsqlStore implements Store {
     this.#db = db;
     this.#now = now;
     this.rooms = new LibsqlRoomStore(db, now);
+  }
+
+  platformState(platform: string): PlatformStateRows {
+    return platformState(this.#db, platform, this.#now);
   }
 
   recordInbound(r: InboundRecord): Promise<{ first: boolean; latencyMs: number }> {

@@ -17,6 +17,7 @@
  */
 import type { Client } from '@libsql/client';
 import { MIGRATION_5 } from './migration-5.js';
+import { MIGRATION_6 } from './migration-6.js';
 
 export interface Migration {
   readonly version: number;
@@ -306,6 +307,7 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   MIGRATION_5,
+  MIGRATION_6,
 ];
 
 /** The schema version this code writes. */

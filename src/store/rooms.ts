@@ -6,7 +6,7 @@
  * same room is still queued.
  */
 import { randomUUID } from 'node:crypto';
-import { compact, num, optStr, str } from './db.js';
+import { compact, num, optNum, optStr, str } from './db.js';
 import type { Db, Executor } from './db.js';
 import type { Row } from '@libsql/client';
 
@@ -18,6 +18,8 @@ export interface RoomRecord {
   /** The room's private keys, sealed with the service key (src/bridge/room-keys.ts). */
   readonly sealedKey: string;
   readonly createdAt: number;
+  /** When the bot was removed from the room (kicked, banned); absent while the room is bridged. */
+  readonly leftAt?: number;
 }
 
 export type OutboxState = 'queued' | 'done' | 'failed';
@@ -115,8 +117,12 @@ export interface RoomStore {
   getRoomByOwner(owner: string): Promise<RoomRecord | undefined>;
   /** Inserts the room unless it exists, and returns what is stored: two racing creators agree on one identity. */
   createRoom(r: Omit<RoomRecord, 'createdAt'>): Promise<RoomRecord>;
-  /** Oldest first. */
+  /** Oldest first, rooms the bot has left included (see `leftAt`). */
   listRooms(): Promise<RoomRecord[]>;
+  /** Marks the room as left (the bot was removed) at `at`, or as bridged again with undefined; false when the room is unknown. */
+  setRoomLeft(platform: string, roomId: string, at: number | undefined): Promise<boolean>;
+  /** The outbox row of the room message the platform knows as `platformMessageId`, if it was bridged. */
+  findOutboxByPost(platform: string, roomId: string, platformMessageId: string): Promise<OutboxEntry | undefined>;
 
   /** Appends to the room's outbox with the next seq; idempotent by uuid (returns the existing entry). */
   enqueueOutbox(e: NewOutboxEntry): Promise<OutboxEntry>;
@@ -162,11 +168,19 @@ export interface RoomStore {
 }
 
 const ROOM_COLS = 'platform, room_id, owner, sealed_key, created_at';
+const ROOM_READ_COLS = `${ROOM_COLS}, left_at`;
 const OUTBOX_COLS = 'platform, room_id, seq, uuid, sender_id, sender_name, text, platform_message_id, created_at, state, receipt_post_id';
 const INBOX_COLS = 'platform, room_id, seq, owner, uuid, message_uuid, peer, state, platform_message_id';
 
 function room(r: Row): RoomRecord {
-  return { platform: str(r, 'platform'), roomId: str(r, 'room_id'), owner: str(r, 'owner'), sealedKey: str(r, 'sealed_key'), createdAt: num(r, 'created_at') };
+  return compact({
+    platform: str(r, 'platform'),
+    roomId: str(r, 'room_id'),
+    owner: str(r, 'owner'),
+    sealedKey: str(r, 'sealed_key'),
+    createdAt: num(r, 'created_at'),
+    leftAt: optNum(r, 'left_at'),
+  });
 }
 
 function outbox(r: Row): OutboxEntry {
@@ -216,11 +230,11 @@ export class LibsqlRoomStore implements RoomStore {
   ) {}
 
   getRoom(platform: string, roomId: string): Promise<RoomRecord | undefined> {
-    return first(this.db.reader, `SELECT ${ROOM_COLS} FROM rooms WHERE platform = ? AND room_id = ?`, [platform, roomId], room);
+    return first(this.db.reader, `SELECT ${ROOM_READ_COLS} FROM rooms WHERE platform = ? AND room_id = ?`, [platform, roomId], room);
   }
 
   getRoomByOwner(owner: string): Promise<RoomRecord | undefined> {
-    return first(this.db.reader, `SELECT ${ROOM_COLS} FROM rooms WHERE owner = ?`, [owner], room);
+    return first(this.db.reader, `SELECT ${ROOM_READ_COLS} FROM rooms WHERE owner = ?`, [owner], room);
   }
 
   async createRoom(r: Omit<RoomRecord, 'createdAt'>): Promise<RoomRecord> {
@@ -230,7 +244,7 @@ export class LibsqlRoomStore implements RoomStore {
           sql: `INSERT INTO rooms (${ROOM_COLS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, room_id) DO NOTHING`,
           args: [r.platform, r.roomId, r.owner, r.sealedKey, this.now()],
         });
-        const stored = await first(tx, `SELECT ${ROOM_COLS} FROM rooms WHERE platform = ? AND room_id = ?`, [r.platform, r.roomId], room);
+        const stored = await first(tx, `SELECT ${ROOM_READ_COLS} FROM rooms WHERE platform = ? AND room_id = ?`, [r.platform, r.roomId], room);
         if (!stored) throw new Error('room vanished while it was being created');
         return stored;
       }),
@@ -238,8 +252,22 @@ export class LibsqlRoomStore implements RoomStore {
   }
 
   async listRooms(): Promise<RoomRecord[]> {
-    const rs = await this.db.read(`SELECT ${ROOM_COLS} FROM rooms ORDER BY created_at, platform, room_id`);
+    const rs = await this.db.read(`SELECT ${ROOM_READ_COLS} FROM rooms ORDER BY created_at, platform, room_id`);
     return rs.rows.map(room);
+  }
+
+  async setRoomLeft(platform: string, roomId: string, at: number | undefined): Promise<boolean> {
+    const rs = await this.db.write((w) => w.execute({ sql: 'UPDATE rooms SET left_at = ? WHERE platform = ? AND room_id = ?', args: [at ?? null, platform, roomId] }));
+    return rs.rowsAffected > 0;
+  }
+
+  findOutboxByPost(platform: string, roomId: string, platformMessageId: string): Promise<OutboxEntry | undefined> {
+    return first(
+      this.db.reader,
+      `SELECT ${OUTBOX_COLS} FROM room_outbox WHERE platform = ? AND room_id = ? AND platform_message_id = ? ORDER BY seq LIMIT 1`,
+      [platform, roomId, platformMessageId],
+      outbox,
+    );
   }
 
   async enqueueOutbox(e: NewOutboxEntry): Promise<OutboxEntry> {

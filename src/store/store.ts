@@ -7,6 +7,7 @@
  */
 import type { ProtocolId } from '../protocol/chat-message.js';
 import type { RoomStore } from './rooms.js';
+import type { PlatformStateRows } from './platform-state.js';
 import type { CursorStore, FailureReason, SendReport } from '../common/delivery.js';
 
 export type Direction = 'in' | 'out';
@@ -218,6 +219,8 @@ export interface Store extends CursorStore {
 
   /** Bridged rooms, their outboxes and inboxes. */
   readonly rooms: RoomStore;
+  /** Durable key-value state of one platform (its sync position, …), keyed by the platform's id. */
+  platformState(platform: string): PlatformStateRows;
 
   close(): Promise<void>;
 }

@@ -6,8 +6,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { MessageTooLongError, RateLimitedError } from '../../src/platforms/platform.js';
-import type { Platform, RoomEvent, RoomRef, RoomSender } from '../../src/platforms/platform.js';
+import type { Platform, RoomEvent, RoomMessageEvent, RoomRef, RoomSender } from '../../src/platforms/platform.js';
 import { sleep, waitFor } from '../support/wait.js';
+import { onlyMessages } from '../support/room-waits.js';
 
 export interface PlatformHarness {
   /**
@@ -46,16 +47,16 @@ export function runPlatformContract(name: string, harness: () => PlatformHarness
     }
 
     it('delivers room messages in order, one at a time, awaited, with sender and flags', async () => {
-      const events: RoomEvent[] = [];
+      const events: RoomMessageEvent[] = [];
       let inside = 0;
       let overlapped = false;
-      const h = await started(async (e) => {
+      const h = await started(onlyMessages(async (e) => {
         inside++;
         if (inside > 1) overlapped = true;
         await sleep(5);
         events.push(e);
         inside--;
-      });
+      }));
       for (let i = 0; i < 5; i++) await h.say(i % 2 === 0 ? alice : bob, `hello ${i}`);
       await waitFor(() => events.length === 5, 'five events');
       expect(overlapped).toBe(false);
@@ -68,8 +69,8 @@ export function runPlatformContract(name: string, harness: () => PlatformHarness
     });
 
     it("delivers the bot's own posts flagged fromSelf, and notices flagged notice", async () => {
-      const events: RoomEvent[] = [];
-      const h = await started(async (e) => void events.push(e));
+      const events: RoomMessageEvent[] = [];
+      const h = await started(onlyMessages(async (e) => void events.push(e)));
       const id = await h.platform.post(h.room, { text: 'from the bot' });
       await h.platform.post(h.room, { text: 'bot notice', notice: true });
       await h.say(bob, 'a notice from another bot', { notice: true });
@@ -82,9 +83,9 @@ export function runPlatformContract(name: string, harness: () => PlatformHarness
 
     it('lets the handler post while handling an event (no deadlock)', async () => {
       let platform: Platform | undefined;
-      const h = await started(async (e) => {
+      const h = await started(onlyMessages(async (e) => {
         if (!e.fromSelf && !e.notice) await platform?.post(e.room, { text: `echo: ${e.text}`, notice: true });
-      });
+      }));
       platform = h.platform;
       await h.say(alice, 'ping');
       await waitFor(async () => (await h.texts()).includes('echo: ping'), 'the reply');

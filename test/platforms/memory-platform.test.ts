@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryPlatform } from '../../src/platforms/memory/memory-platform.js';
 import type { MemoryPlatformOptions } from '../../src/platforms/memory/memory-platform.js';
 import { MessageTooLongError, RateLimitedError, roomKey } from '../../src/platforms/platform.js';
-import type { RoomEvent } from '../../src/platforms/platform.js';
+import type { RoomMessageEvent } from '../../src/platforms/platform.js';
 import { runPlatformContract } from './contract.js';
 import type { PlatformHarness } from './contract.js';
-import { waitForPost, waitForRoom } from '../support/room-waits.js';
+import { onlyMessages, waitForPost, waitForRoom } from '../support/room-waits.js';
 
 function memoryHarness(opts: MemoryPlatformOptions): () => PlatformHarness {
   return () => {
@@ -42,11 +42,11 @@ describe('memory platform', () => {
     const p = make();
     const room = p.room('r');
     const handled: string[] = [];
-    await p.start(async (e) => {
+    await p.start(onlyMessages(async (e) => {
       await new Promise((resolve) => setTimeout(resolve, 10));
       if (e.text === 'boom') throw new Error('handler failed');
       handled.push(e.text);
-    });
+    }));
     const id = await p.say(room, 'alice', 'one');
     expect(handled).toEqual(['one']);
     expect(p.message(room, id)).toMatchObject({ text: 'one', sender: { id: 'alice', displayName: 'alice', level: 'member' }, fromSelf: false });
@@ -60,7 +60,7 @@ describe('memory platform', () => {
     const p = make();
     const [a, b] = [p.room('a'), p.room('b')];
     const seen: string[] = [];
-    await p.start(async (e) => void seen.push(`${e.room.roomId}:${e.text}`));
+    await p.start(onlyMessages(async (e) => void seen.push(`${e.room.roomId}:${e.text}`)));
     await Promise.all([p.say(a, 'x', '1'), p.say(b, 'y', '1'), p.say(a, 'x', '2'), p.say(b, 'y', '2')]);
     expect(seen).toEqual(['a:1', 'b:1', 'a:2', 'b:2']);
     expect(p.timeline(a).map((e) => e.text)).toEqual(['1', '2']);
@@ -69,10 +69,10 @@ describe('memory platform', () => {
   it('a bridge that ignores fromSelf and notices does not loop; one that does not, would', async () => {
     const p = make();
     const room = p.room('r');
-    await p.start(async (e) => {
+    await p.start(onlyMessages(async (e) => {
       if (e.fromSelf || e.notice) return;
       await p.post(e.room, { text: `alice said ${e.text}` });
-    });
+    }));
     await p.say(room, 'alice', 'hi');
     await p.idle();
     expect(p.botPosts(room).map((e) => e.text)).toEqual(['alice said hi']);
@@ -80,9 +80,9 @@ describe('memory platform', () => {
     // The same bot without the filter answers its own echo: the platform really does deliver it.
     const naive = make({ id: 'naive' });
     const nroom = naive.room('r');
-    await naive.start(async (e) => {
+    await naive.start(onlyMessages(async (e) => {
       if (e.text.length < 60) await naive.post(e.room, { text: `echo ${e.text}` });
-    });
+    }));
     await naive.say(nroom, 'alice', 'hi');
     await naive.idle();
     expect(naive.botPosts(nroom).length).toBeGreaterThan(5);
@@ -94,13 +94,13 @@ describe('memory platform', () => {
     const seen: string[] = [];
     await p.say(room, 'alice', 'while down 1');
     await p.say(room, 'bob', 'while down 2');
-    await p.start(async (e) => void seen.push(e.text));
+    await p.start(onlyMessages(async (e) => void seen.push(e.text)));
     await p.idle();
     expect(seen).toEqual(['while down 1', 'while down 2']);
     await p.stop();
     await p.say(room, 'alice', 'later');
     expect(seen).toHaveLength(2);
-    await p.start(async (e) => void seen.push(e.text));
+    await p.start(onlyMessages(async (e) => void seen.push(e.text)));
     await p.idle();
     expect(seen).toEqual(['while down 1', 'while down 2', 'later']);
     await expect(p.start(async () => undefined)).rejects.toThrow('already started');
@@ -198,8 +198,8 @@ describe('memory platform', () => {
   it('waitFor and waitForPost resolve on the change they wait for, and time out naming it', async () => {
     const p = make();
     const room = p.room('r');
-    const events: RoomEvent[] = [];
-    await p.start(async (e) => void events.push(e));
+    const events: RoomMessageEvent[] = [];
+    await p.start(onlyMessages(async (e) => void events.push(e)));
     const waiting = waitForPost(p, room, /status/);
     setTimeout(() => void p.post(room, { text: 'the status is fine' }), 10);
     expect((await waiting).text).toBe('the status is fine');

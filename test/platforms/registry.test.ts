@@ -2,18 +2,30 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { createPlatforms, PLATFORMS } from '../../src/platforms/registry.js';
+import type { PlatformContext } from '../../src/platforms/registry.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+
+function context(): PlatformContext {
+  const values = new Map<string, string>();
+  return {
+    state: (id) => ({ get: async (k) => values.get(`${id}|${k}`), set: async (k, v) => void values.set(`${id}|${k}`, v) }),
+    log: createLogger('silent'),
+    metrics: createMetrics(),
+  };
+}
 
 describe('platform registry', () => {
   it('has a config section per entry, all off by default, and builds none then', () => {
     const config = ConfigSchema.parse({});
     expect(Object.keys(config.platforms).sort()).toEqual(PLATFORMS.map((p) => p.section).sort());
     expect(Object.values(config.platforms).every((s) => s.enabled === false)).toBe(true);
-    expect(createPlatforms(config.platforms)).toEqual([]);
+    expect(createPlatforms(config.platforms, context())).toEqual([]);
   });
 
   it('builds an enabled platform from its section', () => {
     const config = ConfigSchema.parse({ platforms: { memory: { enabled: true, id: 'lab' } } });
-    const built = createPlatforms(config.platforms);
+    const built = createPlatforms(config.platforms, context());
     expect(built.map((p) => p.id)).toEqual(['lab']);
   });
 

@@ -4,7 +4,7 @@
  */
 import type { MemoryPlatform, TimelineEntry } from '../../src/platforms/memory/memory-platform.js';
 import { roomKey } from '../../src/platforms/platform.js';
-import type { RoomRef } from '../../src/platforms/platform.js';
+import type { RoomEvent, RoomMessageEvent, RoomRef } from '../../src/platforms/platform.js';
 
 /**
  * Resolves with the first truthy value of `probe`, checked now and after
@@ -33,4 +33,11 @@ export function waitForRoom<T>(platform: MemoryPlatform, probe: () => T | undefi
 export function waitForPost(platform: MemoryPlatform, room: RoomRef, match: string | RegExp | ((e: TimelineEntry) => boolean), timeoutMs = 5000): Promise<TimelineEntry> {
   const test = typeof match === 'function' ? match : (e: TimelineEntry) => (typeof match === 'string' ? e.text.includes(match) : match.test(e.text));
   return waitForRoom(platform, () => platform.botPosts(room).find(test), `a bot post matching ${String(match)} in ${roomKey(room)}`, timeoutMs);
+}
+
+/** A platform handler that sees messages only (tests that speak of messages alone); other events are ignored. */
+export function onlyMessages(handler: (e: RoomMessageEvent) => Promise<void>): (e: RoomEvent) => Promise<void> {
+  return async (e) => {
+    if (e.kind === 'message') await handler(e);
+  };
 }

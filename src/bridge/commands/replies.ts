@@ -10,6 +10,7 @@ import { formatReport, protocolName } from '../../text/delivery.js';
 import type { ProtocolId } from '../../protocol/chat-message.js';
 import type { ChannelPreferenceRow, Contact, Receipt, SendResult, StoredMessage } from '../../store/store.js';
 import type { EndpointResult, EndpointStatus, SendReport, TransportId } from '../../transports/transport.js';
+import type { PlatformStatus } from '../../platforms/platform.js';
 import { COMMAND_SPECS, NAME_RULE } from './parse.js';
 
 /** Discord's limit; a platform's own `capabilities.maxMessageChars` overrides it. */
@@ -22,6 +23,8 @@ export interface TransportStatus {
 
 /** What `status` reports: endpoint state per transport, and job counts per queue (e.g. outbound → { waiting: 3, failed: 0 }). */
 export interface BridgeStatus {
+  /** The room's platform and, where it has a connection, how it stands. */
+  readonly platform?: { readonly id: string; readonly status?: PlatformStatus };
   readonly transports: readonly TransportStatus[];
   readonly queues: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
@@ -144,7 +147,17 @@ export function prefsText(name: string, rows: readonly ChannelPreferenceRow[], n
 }
 
 export function statusText(status: BridgeStatus, now: number): string {
-  const lines: string[] = ['Transports:'];
+  const lines: string[] = [];
+  if (status.platform) {
+    const p = status.platform.status;
+    if (!p) lines.push(`Platform ${status.platform.id}: in-process`);
+    else {
+      const state = p.connected ? `connected ${since(p.since, now)}` : `not connected ${since(p.since, now)}`;
+      lines.push(`Platform ${status.platform.id}: ${p.connected ? '✓' : '✗'} ${state} — ${p.detail}`);
+      if (p.lastError) lines.push(`  last error ${ago(p.lastError.at, now)}: ${p.lastError.message}`);
+    }
+  }
+  lines.push('Transports:');
   if (status.transports.length === 0) lines.push('none configured');
   for (const t of status.transports) {
     const up = t.endpoints.filter((e) => e.connected).length;

@@ -24,6 +24,7 @@ import type {
   PlatformCapabilities,
   PlatformId,
   PlatformMessageId,
+  RoomAttachment,
   RoomEvent,
   RoomPost,
   RoomRef,
@@ -49,6 +50,14 @@ export interface MemoryPlatformOptions {
   readonly now?: () => number;
 }
 
+/** What a person's message carries besides text. */
+export interface SayOptions {
+  readonly notice?: boolean;
+  readonly attachments?: readonly RoomAttachment[];
+  /** The message this one answers (its excerpt is the answered message's current text). */
+  readonly replyTo?: PlatformMessageId;
+}
+
 /** A person (or another bot) writing with `say`: a bare string is a member with that id and name. */
 export type SenderInput = string | { readonly id: string; readonly displayName?: string; readonly level?: SenderLevel };
 
@@ -63,6 +72,12 @@ export interface TimelineEntry {
   readonly id: PlatformMessageId;
   readonly room: RoomRef;
   readonly sender: RoomSender;
+  /** For the bot's posts that relay someone (RoomPost.author): who; the text then reads "author: text". */
+  readonly author?: string;
+  readonly attachments: readonly RoomAttachment[];
+  readonly replyTo?: PlatformMessageId;
+  /** Removed by a redaction (its text is then empty). */
+  readonly redacted: boolean;
   /** The current text (after any edits). */
   readonly text: string;
   /** Every text the message has had, oldest first: versions[0] is the original. */
@@ -78,6 +93,10 @@ interface Entry {
   readonly id: PlatformMessageId;
   readonly room: RoomRef;
   readonly sender: RoomSender;
+  readonly author?: string;
+  readonly attachments: readonly RoomAttachment[];
+  readonly replyTo?: PlatformMessageId;
+  redacted: boolean;
   readonly versions: string[];
   readonly notice: boolean;
   readonly fromSelf: boolean;
@@ -135,8 +154,9 @@ export class MemoryPlatform implements Platform {
     const key = msg.idempotencyKey === undefined ? undefined : `${roomKey(room)}\u0000${msg.idempotencyKey}`;
     const earlier = key === undefined ? undefined : this.posted.get(key);
     if (earlier) return earlier;
-    const timeline = this.writable(room, msg.text);
-    const entry = this.append(timeline, room, this.bot, msg.text, { notice: msg.notice ?? false, fromSelf: true });
+    const text = msg.author === undefined ? msg.text : `${msg.author}: ${msg.text}`;
+    const timeline = this.writable(room, text);
+    const entry = this.append(timeline, room, this.bot, text, { notice: msg.notice ?? false, fromSelf: true, ...(msg.author === undefined ? {} : { author: msg.author }) });
     if (key !== undefined) this.posted.set(key, entry.id);
     this.enqueue({ event: toEvent(entry) });
     return entry.id;
@@ -163,20 +183,76 @@ export class MemoryPlatform implements Platform {
    * once: the message waits and is delivered on the next start. (Stopped
    * while this message waits its turn, it resolves after the next start.)
    */
-  async say(room: RoomRef, sender: SenderInput, text: string, opts: { notice?: boolean } = {}): Promise<PlatformMessageId> {
+  async say(room: RoomRef, sender: SenderInput, text: string, opts: SayOptions = {}): Promise<PlatformMessageId> {
     const timeline = this.timelineOf(room);
-    const entry = this.append(timeline, room, toSender(sender), text, { notice: opts.notice ?? false, fromSelf: false });
-    if (!this.handler) {
-      this.enqueue({ event: toEvent(entry) });
-      return entry.id;
-    }
-    await new Promise<void>((resolve, reject) => this.enqueue({ event: toEvent(entry), delivered: { resolve, reject } }));
+    const entry = this.append(timeline, room, toSender(sender), text, {
+      notice: opts.notice ?? false,
+      fromSelf: false,
+      ...(opts.attachments ? { attachments: opts.attachments } : {}),
+      ...(opts.replyTo ? { replyTo: opts.replyTo } : {}),
+    });
+    const answered = opts.replyTo === undefined ? undefined : snapshot(this.entry(room, opts.replyTo));
+    await this.deliver(toEvent(entry, answered?.text));
     return entry.id;
+  }
+
+  /** A person edits their message `target`: the timeline shows the new text, and an edit event is delivered (same promise rules as `say`). */
+  async editBy(room: RoomRef, sender: SenderInput, target: PlatformMessageId, text: string): Promise<PlatformMessageId> {
+    const entry = this.entry(room, target);
+    const who = toSender(sender);
+    if (entry.sender.id !== who.id) throw new Error(`${who.id} cannot edit ${target}: only its sender can`);
+    entry.versions.push(text);
+    const id = this.newId();
+    this.changed();
+    await this.deliver({ kind: 'edit', room, id, target, sender: who, text, notice: entry.notice, fromSelf: false, at: this.now() });
+    return id;
+  }
+
+  /** A person reacts to (or, with added false, takes back a reaction to) message `target`. */
+  async reactBy(room: RoomRef, sender: SenderInput, target: PlatformMessageId, emoji: string, added = true): Promise<PlatformMessageId> {
+    const entry = this.entry(room, target);
+    const who = toSender(sender);
+    const at = entry.reactions.findIndex((r) => r.emoji === emoji && r.by === who.id);
+    if (added && at < 0) entry.reactions.push({ emoji, by: who.id });
+    if (!added && at >= 0) entry.reactions.splice(at, 1);
+    const id = this.newId();
+    this.changed();
+    await this.deliver({ kind: 'reaction', room, id, target, sender: who, emoji, added, fromSelf: false, at: this.now() });
+    return id;
+  }
+
+  /** A person (a moderator, or the sender) removes message `target`. */
+  async redactBy(room: RoomRef, sender: SenderInput, target: PlatformMessageId): Promise<PlatformMessageId> {
+    const entry = this.entry(room, target);
+    entry.redacted = true;
+    const id = this.newId();
+    this.changed();
+    await this.deliver({ kind: 'redaction', room, id, target, sender: toSender(sender), fromSelf: false, at: this.now() });
+    return id;
+  }
+
+  /** The bot is invited into (joined) or removed from (kicked, banned) a room by `by`. */
+  async membership(room: RoomRef, joined: boolean, reason: 'invited' | 'kicked' | 'banned' | 'left', by?: string): Promise<void> {
+    this.timelineOf(room);
+    await this.deliver({ kind: 'membership', room, joined, reason, ...(by === undefined ? {} : { by }), at: this.now() });
   }
 
   /** Resolves when every event written so far has been handled (or the platform is stopped). */
   async idle(): Promise<void> {
     while (this.pumping) await this.pumping;
+  }
+
+  /** Queues an event; while started, resolves once onEvent handled it (rejects with its error); while stopped, at once. */
+  private async deliver(event: RoomEvent): Promise<void> {
+    if (!this.handler) {
+      this.enqueue({ event });
+      return;
+    }
+    await new Promise<void>((resolve, reject) => this.enqueue({ event, delivered: { resolve, reject } }));
+  }
+
+  private newId(): PlatformMessageId {
+    return platformMessageId(`m${this.nextId++}`);
   }
 
   // ---- assertions ----
@@ -262,11 +338,21 @@ export class MemoryPlatform implements Platform {
     return entry;
   }
 
-  private append(timeline: Entry[], room: RoomRef, sender: RoomSender, text: string, flags: { notice: boolean; fromSelf: boolean }): Entry {
+  private append(
+    timeline: Entry[],
+    room: RoomRef,
+    sender: RoomSender,
+    text: string,
+    flags: { notice: boolean; fromSelf: boolean; author?: string; attachments?: readonly RoomAttachment[]; replyTo?: PlatformMessageId },
+  ): Entry {
     const entry: Entry = {
-      id: platformMessageId(`m${this.nextId++}`),
+      id: this.newId(),
       room,
       sender,
+      ...(flags.author === undefined ? {} : { author: flags.author }),
+      attachments: flags.attachments ?? [],
+      ...(flags.replyTo === undefined ? {} : { replyTo: flags.replyTo }),
+      redacted: false,
       versions: [text],
       notice: flags.notice,
       fromSelf: flags.fromSelf,
@@ -320,7 +406,7 @@ function toSender(s: SenderInput): RoomSender {
   return { id: s.id, displayName: s.displayName ?? s.id, level: s.level ?? 'member' };
 }
 
-function toEvent(e: Entry): RoomEvent {
+function toEvent(e: Entry, excerpt?: string): RoomEvent {
   return {
     kind: 'message',
     room: e.room,
@@ -330,6 +416,8 @@ function toEvent(e: Entry): RoomEvent {
     fromSelf: e.fromSelf,
     notice: e.notice,
     at: e.at,
+    ...(e.attachments.length > 0 ? { attachments: e.attachments } : {}),
+    ...(e.replyTo === undefined ? {} : { replyTo: { id: e.replyTo, ...(excerpt === undefined ? {} : { excerpt }) } }),
   };
 }
 
@@ -338,7 +426,11 @@ function snapshot(e: Entry): TimelineEntry {
     id: e.id,
     room: e.room,
     sender: e.sender,
-    text: e.versions[e.versions.length - 1] ?? '',
+    ...(e.author === undefined ? {} : { author: e.author }),
+    attachments: e.attachments,
+    ...(e.replyTo === undefined ? {} : { replyTo: e.replyTo }),
+    redacted: e.redacted,
+    text: e.redacted ? '' : (e.versions[e.versions.length - 1] ?? ''),
     versions: [...e.versions],
     notice: e.notice,
     fromSelf: e.fromSelf,

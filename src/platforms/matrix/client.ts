@@ -1,0 +1,125 @@
+/**
+ * matrix-bot-sdk's MatrixClient, with its sync loop made loss-free for the
+ * bridge. The library emits sync events without waiting for handlers and, by
+ * default, stores the sync token before handling them, so a crash could skip
+ * events. Through its protected extension points this client:
+ * - hands every sync event to one awaited handler, in the server's order;
+ * - stores the sync token only after the whole batch was handled (a crash
+ *   replays the batch: the bridge de-duplicates by event id);
+ * - drops the history of rooms from before the bot joined them, and on the
+ *   very first start (no stored token) every timeline the initial sync
+ *   replays;
+ * - reports each sync's success or failure, for the platform's status.
+ */
+import { MatrixClient } from 'matrix-bot-sdk';
+import type { IFilterInfo, IStorageProvider } from 'matrix-bot-sdk';
+import type { PlatformStateStore } from '../platform.js';
+
+/** Thrown out of the sync handler once stopping: the batch is abandoned and its token not stored. */
+export class SyncStopped extends Error {
+  constructor() {
+    super('the Matrix platform is stopping');
+    this.name = 'SyncStopped';
+  }
+}
+
+export interface SyncHooks {
+  /** Every sync event (`room.event`, `room.invite`, `room.leave`, …), awaited, in order. */
+  onEvent(name: string, roomId: string, event: unknown): Promise<void>;
+  /** A batch was handled completely (its token is stored next). */
+  onBatch(): void;
+  /** A /sync request failed (the library retries it). */
+  onSyncError(err: unknown): void;
+}
+
+interface SyncBatch {
+  rooms?: { join?: Record<string, { timeline?: { events?: unknown[] } }> };
+}
+
+export class SyncingClient extends MatrixClient {
+  private firstSync = false;
+
+  constructor(
+    homeserverUrl: string,
+    accessToken: string,
+    storage: IStorageProvider,
+    private readonly hooks: SyncHooks,
+  ) {
+    super(homeserverUrl, accessToken, storage);
+    this.persistTokenAfterSync = true;
+  }
+
+  protected override async startSyncInternal(): Promise<void> {
+    this.firstSync = !(await this.storageProvider.getSyncToken());
+    return this.startSync((name: string, ...payload: unknown[]) => this.hooks.onEvent(name, String(payload[0] ?? ''), payload[1]));
+  }
+
+  protected override async doSync(token: string): Promise<unknown> {
+    try {
+      return await super.doSync(token);
+    } catch (err) {
+      this.hooks.onSyncError(err);
+      throw err;
+    }
+  }
+
+  protected override async processSync(raw: unknown, emitFn?: (name: string, ...payload: unknown[]) => Promise<unknown>): Promise<void> {
+    const userId = await this.getUserId();
+    const batch = raw as SyncBatch | undefined;
+    for (const room of Object.values(batch?.rooms?.join ?? {})) {
+      const events = room.timeline?.events;
+      if (!Array.isArray(events)) continue;
+      // First start: what the server replays is history, not news. Later: events before the bot's own join are history too.
+      const cut = this.firstSync ? events.length : lastOwnJoin(events, userId);
+      if (cut > 0) room.timeline!.events = events.slice(cut);
+    }
+    await super.processSync(raw, emitFn);
+    this.firstSync = false;
+    this.hooks.onBatch();
+  }
+}
+
+/** Index just after the bot's last real join (not a profile change) in a timeline; 0 when it did not join here. */
+function lastOwnJoin(events: readonly unknown[], userId: string): number {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i] as { type?: unknown; state_key?: unknown; content?: { membership?: unknown }; unsigned?: { prev_content?: { membership?: unknown } } } | null;
+    if (e?.type !== 'm.room.member' || e.state_key !== userId || e.content?.membership !== 'join') continue;
+    if (e.unsigned?.prev_content?.membership === 'join') continue; // a display name or avatar change
+    return i; // keep the join itself: it tells the platform the bot is in
+  }
+  return 0;
+}
+
+/**
+ * The library's storage (sync token, filter) in roomcast's store, so the
+ * sync position survives restarts with the rest of the bridge's state.
+ */
+export class StoreSyncStorage implements IStorageProvider {
+  constructor(private readonly state: PlatformStateStore) {}
+
+  async setSyncToken(token: string | null): Promise<void> {
+    await this.state.set('sync-token', token ?? '');
+  }
+
+  async getSyncToken(): Promise<string | null> {
+    return (await this.state.get('sync-token')) || null;
+  }
+
+  async setFilter(filter: IFilterInfo): Promise<void> {
+    await this.state.set('filter', JSON.stringify(filter));
+  }
+
+  async getFilter(): Promise<IFilterInfo> {
+    const stored = await this.state.get('filter');
+    // The library reads a missing filter as "none stored" (it is typed as always present).
+    return (stored ? JSON.parse(stored) : null) as IFilterInfo;
+  }
+
+  async storeValue(key: string, value: string): Promise<void> {
+    await this.state.set(`kv:${key}`, value);
+  }
+
+  async readValue(key: string): Promise<string | undefined> {
+    return this.state.get(`kv:${key}`);
+  }
+}
