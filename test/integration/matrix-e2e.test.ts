@@ -22,6 +22,8 @@ import { createMetrics } from '../../src/observability/metrics.js';
 import { MatrixPlatformConfigSchema } from '../../src/platforms/matrix/config.js';
 import { MatrixPlatform } from '../../src/platforms/matrix/matrix-platform.js';
 import { openStore } from '../../src/store/index.js';
+import { roomMessageUuid } from '../../src/bridge/bridge.js';
+import { platformId, platformMessageId } from '../../src/platforms/platform.js';
 import type { Store } from '../../src/store/store.js';
 import { startTestBridge } from '../support/bridge.js';
 import type { TestBridge } from '../support/bridge.js';
@@ -90,13 +92,19 @@ afterAll(async () => {
 });
 
 describe(`Matrix rooms (${REAL ? `real homeserver ${REAL}` : 'fake homeserver'})`, () => {
-  it('joins on an allowed invite and answers whoami as a notice; refuses an invite from anyone else', async () => {
-    roomId = await alice.createRoom({ invite: [bot.userId, bob.userId] });
+  it('joins on an allowed invite and answers whoami as a notice; refuses an invite from anyone else; skips what was said before it came', async () => {
+    roomId = await alice.createRoom({ invite: [bob.userId] });
     await bob.join(roomId);
+    const before = await alice.say(roomId, 'said before the bot came');
+    await alice.say(roomId, '!roomcast help');
+    await alice.invite(roomId, bot.userId);
     await waitFor(async () => (await alice.joinedMembers(roomId)).includes(bot.userId), 'the bot to join', 20_000);
 
     await alice.say(roomId, '!roomcast whoami');
     const who = await alice.waitForEvent(roomId, (e) => fromBot(e) && body(e).includes('magnet:?xt='), 'the whoami answer');
+    // The history from before the join (shown to the bot by its first sync of the room) is neither bridged nor answered.
+    expect((await alice.timeline(roomId)).filter((e) => fromBot(e) && e.type === 'm.room.message').map(body)).toEqual([body(who)]);
+    expect(await store.rooms.getOutbox(roomMessageUuid({ room: { platform: platformId('matrix'), roomId }, id: platformMessageId(before) }))).toBeUndefined();
     expect(who.content.msgtype).toBe('m.notice');
     roomMagnet = /magnet:\?\S+/.exec(body(who))![0].replace(/\u2060/g, '');
     expect(decodeMagnet(roomMagnet).xOnly).toMatch(/^[0-9a-f]{64}$/);
@@ -222,6 +230,31 @@ describe(`Matrix rooms (${REAL ? `real homeserver ${REAL}` : 'fake homeserver'})
     expect((await alice.timeline(secret)).filter(fromBot).map((e) => e.type)).toEqual(['m.room.member', 'm.room.message']);
     expect(contents().some((c) => c.includes('secret plan'))).toBe(false);
     expect(await store.rooms.getRoom('matrix', secret)).toBeUndefined();
+  });
+
+  it('bridges none of the history on a very first start (no stored sync position)', async () => {
+    await bridge!.stop();
+    bridge = undefined;
+    const firstStore = store;
+    store = await openStore({ url: `file:${join(await mkdtemp(join(tmpdir(), 'rc-matrix-')), 'roomcast.db')}` });
+    try {
+      const earlier = new Set((await alice.timeline(roomId)).filter(fromBot).map((e) => e.event_id));
+      const fresh = async () => (await alice.timeline(roomId)).filter((e) => fromBot(e) && !earlier.has(e.event_id));
+      bridge = await startBridge();
+      await bob.say(roomId, '!roomcast whoami');
+      await waitFor(async () => (await fresh()).length > 0, 'an answer to the new command', 20_000);
+      await sleep(SETTLE_MS);
+      // One new event: the answer to the new command; nothing old was answered or relayed again.
+      const answers = await fresh();
+      expect(answers).toHaveLength(1);
+      expect(body(answers[0]!)).toContain('magnet:?xt=');
+    } finally {
+      await bridge?.stop();
+      bridge = undefined;
+      await store.close();
+      store = firstStore;
+      bridge = await startBridge();
+    }
   });
 
   it('stops bridging a room it was kicked from, keeping its contacts', async () => {

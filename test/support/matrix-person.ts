@@ -116,7 +116,7 @@ export class MatrixPerson {
   }
 
   /** The room's events, oldest first (the last `limit`). */
-  async timeline(roomId: string, limit = 100): Promise<MatrixEventJson[]> {
+  async timeline(roomId: string, limit = 300): Promise<MatrixEventJson[]> {
     const r = await this.request<{ chunk: MatrixEventJson[] }>('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/messages?dir=b&limit=${limit}`);
     return [...r.chunk].reverse();
   }

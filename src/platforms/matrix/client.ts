@@ -8,7 +8,8 @@
  *   replays the batch: the bridge de-duplicates by event id);
  * - drops the history of rooms from before the bot joined them, and on the
  *   very first start (no stored token) every timeline the initial sync
- *   replays;
+ *   replays (and makes that sync a request of its own: Synapse caches
+ *   token-less syncs);
  * - reports each sync's success or failure, for the platform's status.
  */
 import { MatrixClient } from 'matrix-bot-sdk';
@@ -55,11 +56,18 @@ export class SyncingClient extends MatrixClient {
   }
 
   protected override async doSync(token: string): Promise<unknown> {
+    const timeout = this.syncingTimeout;
+    // Synapse answers a repeated token-less sync (same timeout, filter and device) from a cache for
+    // two minutes: a second first start would get the first one's stale position and replay all
+    // since. A timeout of its own makes each first sync a request of its own.
+    if (!token) this.syncingTimeout = 1 + (Date.now() % 1000);
     try {
       return await super.doSync(token);
     } catch (err) {
       this.hooks.onSyncError(err);
       throw err;
+    } finally {
+      this.syncingTimeout = timeout;
     }
   }
 
