@@ -32,15 +32,15 @@ export interface PlatformEnv {
   readonly enabledBy?: readonly string[];
 }
 
-interface PlatformEntry<S extends z.ZodType<{ enabled: boolean }>> {
+interface PlatformEntry<K extends string, S extends z.ZodType<{ enabled: boolean }>> {
   /** The config section's key under `platforms`. */
-  readonly section: string;
+  readonly section: K;
   readonly schema: S;
   readonly env?: PlatformEnv;
   create(config: z.output<S>, ctx: PlatformContext): Platform;
 }
 
-function entry<S extends z.ZodType<{ enabled: boolean }>>(e: PlatformEntry<S>): PlatformEntry<S> {
+function entry<const K extends string, S extends z.ZodType<{ enabled: boolean }>>(e: PlatformEntry<K, S>): PlatformEntry<K, S> {
   return e;
 }
 
@@ -60,7 +60,7 @@ export const PLATFORMS = [
 
 /** The `platforms` config: one section per registry entry, each with its defaults. */
 export const PLATFORM_SECTIONS = Object.fromEntries(PLATFORMS.map((p) => [p.section, withOwnDefaults(p.schema)])) as {
-  readonly [K in (typeof PLATFORMS)[number]['section']]: z.ZodDefault<(typeof PLATFORMS)[number]['schema']>;
+  readonly [E in (typeof PLATFORMS)[number] as E['section']]: z.ZodDefault<E['schema']>;
 };
 
 /** Each platform section's environment variables, for the config loader. */

@@ -110,3 +110,45 @@ describe('config', () => {
     });
   }
 });
+
+describe('platform settings from the environment', () => {
+  it('turns Matrix on with the homeserver URL and the token, from the environment or a file', async () => {
+    const cwd = await tmp();
+    const off = loadConfig({}, {}, cwd).config.platforms.matrix;
+    expect(off.enabled).toBe(false);
+    const on = loadConfig({ ROOMCAST_MATRIX_HOMESERVER_URL: 'https://hs.example', ROOMCAST_MATRIX_ACCESS_TOKEN: 'syt_abc' }, {}, cwd).config.platforms.matrix;
+    expect(on).toMatchObject({ enabled: true, homeserverUrl: 'https://hs.example', accessToken: 'syt_abc', autoJoin: 'everyone', moderatorPowerLevel: 50 });
+    await writeFile(join(cwd, 'token'), 'syt_from_file\n');
+    await writeFile(join(cwd, 'roomcast.yaml'), 'platforms:\n  matrix:\n    homeserverUrl: https://file.example\n    autoJoin: ["@alice:example.org", example.net]\n');
+    const fromFile = loadConfig({ ROOMCAST_MATRIX_ACCESS_TOKEN_FILE: join(cwd, 'token') }, {}, cwd).config.platforms.matrix;
+    expect(fromFile).toMatchObject({ enabled: true, homeserverUrl: 'https://file.example', accessToken: 'syt_from_file', autoJoin: ['@alice:example.org', 'example.net'] });
+  });
+
+  it('keeps Matrix off when the file says so, and refuses a token written in the file without showing it', async () => {
+    const cwd = await tmp();
+    await writeFile(join(cwd, 'roomcast.yaml'), 'platforms:\n  matrix:\n    enabled: false\n');
+    expect(loadConfig({ ROOMCAST_MATRIX_HOMESERVER_URL: 'https://hs.example', ROOMCAST_MATRIX_ACCESS_TOKEN: 'x' }, {}, cwd).config.platforms.matrix.enabled).toBe(false);
+    await writeFile(join(cwd, 'roomcast.yaml'), 'platforms:\n  matrix:\n    accessToken: syt_leaked\n');
+    let err: unknown;
+    try {
+      loadConfig({}, {}, cwd);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain('platforms.matrix.accessToken must not be written in the config file');
+    expect((err as Error).message).toContain('ROOMCAST_MATRIX_ACCESS_TOKEN');
+    expect((err as Error).message).not.toContain('syt_leaked');
+  });
+
+  it('names what is missing when Matrix is on without a URL or token, and checks autoJoin entries', async () => {
+    const other = await tmp();
+    const cwd = await tmp();
+    await writeFile(join(cwd, 'roomcast.yaml'), 'platforms:\n  matrix:\n    enabled: true\n');
+    expect(() => loadConfig({}, {}, cwd)).toThrow(/platforms\.matrix\.homeserverUrl .*ROOMCAST_MATRIX_HOMESERVER_URL/);
+    expect(() => loadConfig({ ROOMCAST_MATRIX_HOMESERVER_URL: 'https://hs.example' }, {}, cwd)).toThrow(/platforms\.matrix\.accessToken .*ROOMCAST_MATRIX_ACCESS_TOKEN/);
+    await writeFile(join(cwd, 'roomcast.yaml'), 'platforms:\n  matrix:\n    autoJoin: ["not an id"]\n');
+    expect(() => loadConfig({}, {}, cwd)).toThrow(/platforms\.matrix\.autoJoin\.0 .*user id/);
+    expect(() => loadConfig({ ROOMCAST_MATRIX_HOMESERVER_URL: 'ftp://hs', ROOMCAST_MATRIX_ACCESS_TOKEN: 'x' }, {}, other)).toThrow(/homeserverUrl \(environment variable ROOMCAST_MATRIX_HOMESERVER_URL\)/);
+  });
+});

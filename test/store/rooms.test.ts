@@ -103,3 +103,29 @@ describe('outbox copies', () => {
     await store.close();
   });
 });
+
+describe('room membership and platform state (migration 6)', () => {
+  it('marks a room left and bridged again, finds outbox rows by platform message id, and keeps platform state per platform', async () => {
+    const store = await openStore({ url: ':memory:' });
+    const room = await store.rooms.createRoom({ platform: 'matrix', roomId: '!r', owner: 'c'.repeat(64), sealedKey: 's' });
+    expect(room.leftAt).toBeUndefined();
+    expect(await store.rooms.setRoomLeft('matrix', '!r', 5_000)).toBe(true);
+    expect((await store.rooms.getRoom('matrix', '!r'))?.leftAt).toBe(5_000);
+    expect((await store.rooms.listRooms())[0]?.leftAt).toBe(5_000);
+    expect(await store.rooms.setRoomLeft('matrix', '!r', undefined)).toBe(true);
+    expect((await store.rooms.getRoom('matrix', '!r'))?.leftAt).toBeUndefined();
+    expect(await store.rooms.setRoomLeft('matrix', '!nope', 1)).toBe(false);
+
+    const e = await store.rooms.enqueueOutbox({ ...entry('!r', 'hello'), platform: 'matrix' });
+    expect(await store.rooms.findOutboxByPost('matrix', '!r', 'm-hello')).toEqual(e);
+    expect(await store.rooms.findOutboxByPost('matrix', '!other', 'm-hello')).toBeUndefined();
+
+    const m = store.platformState('matrix');
+    expect(await m.get('sync-token')).toBeUndefined();
+    await m.set('sync-token', 's1');
+    await m.set('sync-token', 's2');
+    expect(await m.get('sync-token')).toBe('s2');
+    expect(await store.platformState('discord').get('sync-token')).toBeUndefined();
+    await store.close();
+  });
+});
