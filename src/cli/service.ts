@@ -26,7 +26,7 @@ type Out = (s: string) => void;
  */
 export const NO_PLATFORM_NOTICE = [
   'No rooms are bridged: no chat platform is configured (the `platforms` section of the config).',
-  'This version has only the in-process `memory` platform, for tests; the Matrix and Discord adapters come next.',
+  'To bridge Matrix rooms, set ROOMCAST_MATRIX_HOMESERVER_URL and ROOMCAST_MATRIX_ACCESS_TOKEN (README: "Matrix rooms"); Discord comes next.',
   'Meanwhile the service identity listens and acknowledges on every transport.',
 ].join('\n');
 
@@ -56,7 +56,7 @@ export async function startService(o: NodeCliOptions, out: Out, role: ProcessRol
       await broadcaster.start();
     }
     // Every role gets the configured platforms: workers write to rooms too (only `start` takes their events).
-    const platforms: Platform[] = createPlatforms(config.platforms, { state: (id) => node.deps.store.platformState(id), log, metrics: node.deps.metrics });
+    const platforms: Platform[] = await createPlatforms(config.platforms, { state: (id) => node.deps.store.platformState(id), log, metrics: node.deps.metrics });
     const runtime = await startBridgeRuntime({
       role,
       service: node.identity,

@@ -8,7 +8,6 @@ import type { z } from 'zod';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { MatrixPlatformConfigSchema } from './matrix/config.js';
-import { MatrixPlatform } from './matrix/matrix-platform.js';
 import { MemoryPlatformConfigSchema } from './memory/config.js';
 import { MemoryPlatform } from './memory/memory-platform.js';
 import type { Platform, PlatformStateStore } from './platform.js';
@@ -37,7 +36,8 @@ interface PlatformEntry<K extends string, S extends z.ZodType<{ enabled: boolean
   readonly section: K;
   readonly schema: S;
   readonly env?: PlatformEnv;
-  create(config: z.output<S>, ctx: PlatformContext): Platform;
+  /** Async, so a platform's library is loaded only when the platform is on. */
+  create(config: z.output<S>, ctx: PlatformContext): Platform | Promise<Platform>;
 }
 
 function entry<const K extends string, S extends z.ZodType<{ enabled: boolean }>>(e: PlatformEntry<K, S>): PlatformEntry<K, S> {
@@ -54,7 +54,7 @@ export const PLATFORMS = [
       secrets: { accessToken: 'ROOMCAST_MATRIX_ACCESS_TOKEN' },
       enabledBy: ['homeserverUrl', 'accessToken'],
     },
-    create: (c, ctx) => new MatrixPlatform(c, { state: ctx.state('matrix'), log: ctx.log, metrics: ctx.metrics }),
+    create: async (c, ctx) => new (await quietly(() => import('./matrix/matrix-platform.js'))).MatrixPlatform(c, { state: ctx.state('matrix'), log: ctx.log, metrics: ctx.metrics }),
   }),
 ] as const;
 
@@ -69,10 +69,27 @@ export const PLATFORM_ENV: ReadonlyArray<{ readonly section: string; readonly en
 );
 
 /** Every enabled platform, in registry order. */
-export function createPlatforms(config: Readonly<Record<string, { enabled: boolean }>>, ctx: PlatformContext): Platform[] {
-  return PLATFORMS.flatMap((p) => {
+export async function createPlatforms(config: Readonly<Record<string, { enabled: boolean }>>, ctx: PlatformContext): Promise<Platform[]> {
+  const built: Platform[] = [];
+  for (const p of PLATFORMS) {
     const section = config[p.section];
     // Each entry's create takes its own schema's output: the parse just above gives exactly that.
-    return section?.enabled ? [(p.create as (c: unknown, x: PlatformContext) => Platform)(p.schema.parse(section), ctx)] : [];
-  });
+    if (section?.enabled) built.push(await (p.create as (c: unknown, x: PlatformContext) => Platform | Promise<Platform>)(p.schema.parse(section), ctx));
+  }
+  return built;
+}
+
+/**
+ * Loads a module with Node's deprecation warnings off for the load only:
+ * matrix-bot-sdk's dependency htmlencode calls the deprecated util._extend
+ * when it loads, and Node would print that on stderr, where our JSON logs go.
+ */
+async function quietly<T>(load: () => Promise<T>): Promise<T> {
+  const before = process.noDeprecation;
+  process.noDeprecation = true;
+  try {
+    return await load();
+  } finally {
+    process.noDeprecation = before;
+  }
 }

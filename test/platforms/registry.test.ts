@@ -16,16 +16,16 @@ function context(): PlatformContext {
 }
 
 describe('platform registry', () => {
-  it('has a config section per entry, all off by default, and builds none then', () => {
+  it('has a config section per entry, all off by default, and builds none then', async () => {
     const config = ConfigSchema.parse({});
     expect(Object.keys(config.platforms).sort()).toEqual(PLATFORMS.map((p) => p.section).sort());
     expect(Object.values(config.platforms).every((s) => s.enabled === false)).toBe(true);
-    expect(createPlatforms(config.platforms, context())).toEqual([]);
+    expect(await createPlatforms(config.platforms, context())).toEqual([]);
   });
 
-  it('builds an enabled platform from its section', () => {
+  it('builds an enabled platform from its section', async () => {
     const config = ConfigSchema.parse({ platforms: { memory: { enabled: true, id: 'lab' } } });
-    const built = createPlatforms(config.platforms, context());
+    const built = await createPlatforms(config.platforms, context());
     expect(built.map((p) => p.id)).toEqual(['lab']);
   });
 
