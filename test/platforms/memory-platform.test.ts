@@ -14,8 +14,16 @@ function memoryHarness(opts: MemoryPlatformOptions): () => PlatformHarness {
     return {
       platform,
       room,
-      say: async (sender, text, o) => void (await platform.say(room, sender, text, o)),
-      texts: async () => platform.timeline(room).map((e) => e.text),
+      people: { alice: { id: '@alice:example.org', displayName: 'Alice', level: 'moderator' }, bob: { id: '@bob:example.org', displayName: 'Bob', level: 'member' } },
+      say: (sender, text, o) => platform.say(room, sender, text, o),
+      // The memory platform has no file server: a data: URL serves the bytes.
+      sendFile: (sender, f) =>
+        platform.say(room, sender, '', { attachments: [{ name: f.name, size: f.bytes.length, mimeType: f.mimeType, url: `data:${f.mimeType};base64,${f.bytes.toString('base64')}` }] }),
+      edit: async (sender, target, text) => void (await platform.editBy(room, sender, target, text)),
+      react: async (sender, target, emoji) => void (await platform.reactBy(room, sender, target, emoji)),
+      redact: async (sender, target) => void (await platform.redactBy(room, sender, target)),
+      texts: async () => platform.timeline(room).filter((e) => !e.redacted).map((e) => e.text),
+      writesBeforeStart: false,
     };
   };
 }
