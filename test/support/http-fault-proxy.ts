@@ -25,6 +25,8 @@ export interface FaultProxy {
   readonly injected: Array<{ method: string; path: string; status: number }>;
   /** Requests forwarded, in order. */
   readonly forwarded: Array<{ method: string; path: string }>;
+  /** Forwarded requests whose client has not gone away yet (a long-poll in flight counts). */
+  openRequests(): number;
   close(): Promise<void>;
 }
 
@@ -68,6 +70,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     fail: (f) => void faults.push({ ...f, times: f.times ?? 1 }),
     injected,
     forwarded,
+    openRequests: () => open.size,
     close: async () => {
       for (const res of open) res.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -10,9 +10,11 @@
  *   very first start (no stored token) every timeline the initial sync
  *   replays (and makes that sync a request of its own: Synapse caches
  *   token-less syncs);
- * - reports each sync's success or failure, for the platform's status.
+ * - reports each sync's success or failure, for the platform's status;
+ * - ends its long-poll at once on `stopNow` (the library's `stop` waits for
+ *   it: up to the sync timeout, which kept a stopping process alive).
  */
-import { MatrixClient } from 'matrix-bot-sdk';
+import { getRequestFn, MatrixClient, setRequestFn } from 'matrix-bot-sdk';
 import type { IFilterInfo, IStorageProvider } from 'matrix-bot-sdk';
 import type { PlatformStateStore } from '../platform.js';
 
@@ -50,7 +52,14 @@ export class SyncingClient extends MatrixClient {
     this.persistTokenAfterSync = true;
   }
 
+  /** Stops syncing and aborts the /sync in flight; the batch it would bring is not handled, and its token not stored. */
+  stopNow(): void {
+    this.stop();
+    for (const req of [...(inFlightSyncs.get(this.accessToken) ?? [])]) req.abort();
+  }
+
   protected override async startSyncInternal(): Promise<void> {
+    trackSyncRequests();
     this.firstSync = !(await this.storageProvider.getSyncToken());
     return this.startSync((name: string, ...payload: unknown[]) => this.hooks.onEvent(name, String(payload[0] ?? ''), payload[1]));
   }
@@ -85,6 +94,43 @@ export class SyncingClient extends MatrixClient {
     this.firstSync = false;
     this.hooks.onBatch();
   }
+}
+
+interface Abortable {
+  abort(): void;
+}
+
+/** The /sync requests in flight, per access token, so `stopNow` can abort its own. */
+const inFlightSyncs = new Map<string, Set<Abortable>>();
+let tracking = false;
+
+/**
+ * Wraps the library's request function (its documented hook) once per
+ * process to remember /sync requests until they end. Other requests pass
+ * untouched.
+ */
+function trackSyncRequests(): void {
+  if (tracking) return;
+  tracking = true;
+  const send = getRequestFn() as unknown as (params: SyncParams, done: (...args: unknown[]) => void) => Abortable;
+  setRequestFn((params: SyncParams, done: (...args: unknown[]) => void) => {
+    const token = /^Bearer (.+)$/.exec(params.headers?.Authorization ?? '')?.[1];
+    if (!token || !/\/_matrix\/client\/v3\/sync(\?|$)/.test(params.uri ?? '')) return send(params, done);
+    const mine = inFlightSyncs.get(token) ?? new Set<Abortable>();
+    inFlightSyncs.set(token, mine);
+    const req: Abortable = send(params, (...args) => {
+      mine.delete(req);
+      if (mine.size === 0) inFlightSyncs.delete(token);
+      done(...args);
+    });
+    mine.add(req);
+    return req;
+  });
+}
+
+interface SyncParams {
+  readonly uri?: string;
+  readonly headers?: { readonly Authorization?: string };
 }
 
 /** Index just after the bot's last real join (not a profile change) in a timeline; 0 when it did not join here. */

@@ -142,7 +142,7 @@ export class MatrixPlatform implements Platform {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.client.stop();
+    this.client.stopNow();
     this.firstBatch();
     await this.current.catch(() => undefined);
     this.handler = undefined;

@@ -33,8 +33,8 @@ function memoryState(): PlatformStateStore & { values: Map<string, string> } {
   return { values, get: async (k) => values.get(k), set: async (k, v) => void values.set(k, v) };
 }
 
-function platform(state: PlatformStateStore, o: { token?: string; metrics?: Metrics; log?: ReturnType<typeof capturingLogger>['log'] } = {}): MatrixPlatform {
-  const config = MatrixPlatformConfigSchema.parse({ enabled: true, homeserverUrl: proxy.url, accessToken: o.token ?? bot.accessToken, syncTimeoutMs: 500 });
+function platform(state: PlatformStateStore, o: { token?: string; metrics?: Metrics; log?: ReturnType<typeof capturingLogger>['log']; syncTimeoutMs?: number } = {}): MatrixPlatform {
+  const config = MatrixPlatformConfigSchema.parse({ enabled: true, homeserverUrl: proxy.url, accessToken: o.token ?? bot.accessToken, syncTimeoutMs: o.syncTimeoutMs ?? 500 });
   const p = new MatrixPlatform(config, { state, log: o.log ?? capturingLogger().log, metrics: o.metrics ?? createMetrics() });
   running.push(p);
   return p;
@@ -90,6 +90,14 @@ describe('Matrix platform', () => {
     await waitFor(() => texts(again).includes('three'), '"three" after the restart', 10_000); // …and not lost
     expect(texts([...seen, ...again]).filter((t) => t === 'one').length).toBeGreaterThanOrEqual(1);
     expect(texts(again).indexOf('three')).toBe(texts(again).length - 1);
+  });
+
+  it('ends its long-poll when stopped, rather than keeping the process alive for the sync timeout', async () => {
+    const p = platform(memoryState(), { syncTimeoutMs: 60_000 });
+    await p.start(async () => undefined);
+    await waitFor(() => proxy.openRequests() === 1, 'the long-poll', 5_000);
+    await p.stop();
+    await waitFor(() => proxy.openRequests() === 0, 'the long-poll to be ended by stop (the sync timeout is a minute)', 5_000);
   });
 
   it('keeps delivering after the handler throws', async () => {
