@@ -14,6 +14,7 @@ import { LogService, LogLevel } from 'matrix-bot-sdk';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { OncePerWindow } from '../../observability/rejections.js';
+import { backoffDelay } from '../../common/backoff.js';
 import { redactUrl } from '../../common/redact-url.js';
 import { MessageTooLongError, PlatformCapabilitiesSchema, platformId, platformMessageId, RateLimitedError } from '../platform.js';
 import type { Platform, PlatformCapabilities, PlatformId, PlatformMessageId, PlatformStateStore, PlatformStatus, RoomEvent, RoomPost, RoomRef, RoomSender } from '../platform.js';
@@ -42,6 +43,9 @@ export const MATRIX_CAPABILITIES: PlatformCapabilities = PlatformCapabilitiesSch
 const MAX_EVENT_BYTES = 60_000;
 /** How long `start` waits for the first sync before it returns anyway (the sync goes on). */
 const FIRST_SYNC_WAIT_MS = 30_000;
+/** Retries of signing in while the homeserver cannot be reached. */
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 60_000;
 /** Only what the bridge reads: no presence, typing, receipts or account data. */
 const SYNC_FILTER = {
   presence: { not_types: ['*'] },
@@ -91,22 +95,54 @@ export class MatrixPlatform implements Platform {
     this.rooms = new RoomStateCache(this.client);
   }
 
+  /**
+   * Signs in and starts syncing; resolves after the first sync (at most
+   * FIRST_SYNC_WAIT_MS). A token the homeserver refuses is a configuration
+   * error and rejects. An unreachable homeserver does not: the platform
+   * keeps trying in the background, with backoff, and its status says so.
+   */
   async start(onEvent: (e: RoomEvent) => Promise<void>): Promise<void> {
     if (this.handler) throw new Error('the Matrix platform is already started');
     if (this.stopped) throw new Error('the Matrix platform is stopped');
     this.handler = onEvent;
     try {
-      this.userId = await this.client.getUserId();
+      await this.connect();
     } catch (err) {
-      this.handler = undefined;
-      throw new Error(`cannot sign in to the Matrix homeserver ${redactUrl(this.config.homeserverUrl!)}: ${describe(err)}`);
+      if (isRefusedToken(err)) {
+        this.handler = undefined;
+        throw new Error(`cannot sign in to the Matrix homeserver ${redactUrl(this.config.homeserverUrl!)}: ${describe(err)}`);
+      }
+      this.recordError(err);
+      this.log.warn({ homeserver: redactUrl(this.config.homeserverUrl!), err: describe(err) }, 'Matrix: the homeserver cannot be reached; retrying in the background');
+      void this.keepConnecting();
     }
+  }
+
+  private async connect(): Promise<void> {
+    this.userId = await this.client.getUserId();
     const synced = new Promise<void>((resolve) => (this.firstBatch = resolve));
     await this.client.start(SYNC_FILTER);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([synced, new Promise((r) => (timer = setTimeout(r, FIRST_SYNC_WAIT_MS)))]);
     clearTimeout(timer);
     this.log.info({ user: this.userId, homeserver: redactUrl(this.config.homeserverUrl!) }, 'Matrix: syncing');
+  }
+
+  private async keepConnecting(): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      await new Promise((r) => setTimeout(r, backoffDelay(attempt, RETRY_MIN_MS, RETRY_MAX_MS) * (0.5 + Math.random() / 2)));
+      if (this.stopped) return;
+      try {
+        await this.connect();
+        return;
+      } catch (err) {
+        this.recordError(err);
+        if (isRefusedToken(err)) {
+          this.log.error({ err: describe(err) }, 'Matrix: the homeserver refuses the access token; Matrix rooms are not bridged until roomcast restarts with a valid one');
+          return;
+        }
+      }
+    }
   }
 
   async post(room: RoomRef, msg: RoomPost): Promise<PlatformMessageId> {
@@ -285,6 +321,12 @@ export class MatrixPlatform implements Platform {
   private recordError(err: unknown): void {
     this.state = { connected: false, since: this.state.connected ? Date.now() : this.state.since, lastError: { message: describe(err), at: Date.now() } };
   }
+}
+
+/** The homeserver refused the credentials themselves: retrying cannot help. */
+function isRefusedToken(err: unknown): boolean {
+  const e = err as { statusCode?: unknown; errcode?: unknown };
+  return e.errcode === 'M_UNKNOWN_TOKEN' || e.errcode === 'M_MISSING_TOKEN' || e.errcode === 'M_FORBIDDEN' || e.statusCode === 401;
 }
 
 /** Drops the HTML copy of content too big for one event; the plain body always fits (maxMessageChars). */

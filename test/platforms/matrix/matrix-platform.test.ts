@@ -180,6 +180,20 @@ describe('Matrix platform', () => {
     await expect(p.post(room, { text: 'too late' })).rejects.toThrow('stopped');
   });
 
+  it('starts while the homeserver cannot be reached, and connects and delivers once it can', async () => {
+    const down = (m: string, path: string) => path.includes('/account/whoami');
+    proxy.fail({ match: down, times: 2, status: 502, body: { errcode: 'M_UNKNOWN', error: 'homeserver restarting' } });
+    const { log, lines } = capturingLogger();
+    const p = platform(memoryState(), { log });
+    const seen: string[] = [];
+    await p.start(async (e) => void (e.kind === 'message' && e.room.roomId === roomId && !e.fromSelf && seen.push(e.text)));
+    expect(p.status()).toMatchObject({ connected: false, lastError: { message: 'M_UNKNOWN: homeserver restarting' } });
+    expect(lines.some((l) => String(l.msg).includes('retrying in the background'))).toBe(true);
+    await waitFor(() => p.status().connected, 'the platform to connect', 20_000);
+    await alice.say(roomId, 'after the outage');
+    await waitFor(() => seen.includes('after the outage'), 'the message', 10_000);
+  });
+
   it('refuses to start with a token the homeserver does not know, without showing it', async () => {
     const p = platform(memoryState(), { token: 'syt_secret_token_value' });
     const err = await p.start(async () => undefined).catch((e: unknown) => e as Error);
