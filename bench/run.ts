@@ -7,6 +7,7 @@
  *    3 Nostr relays (`roomcast relay`, each its own process, so the relays'
  *    own signature checks do not count against roomcast); N messages one
  *    way, time until all are shown and acked.
+ * 3. With `--matrix` (only that): Matrix rooms end to end (bench/matrix.ts).
  */
 import { performance } from 'node:perf_hooks';
 import { generateIdentity, publicPart } from '../src/identity/keys.js';
@@ -116,5 +117,10 @@ async function endToEnd(n: number): Promise<void> {
   }
 }
 
-cryptoBench();
-await endToEnd(Number(process.env.BENCH_MESSAGES ?? 500));
+if (process.argv.includes('--matrix')) {
+  const { matrixBench } = await import('./matrix.js');
+  await matrixBench(Number(process.env.BENCH_MESSAGES ?? 300));
+} else {
+  cryptoBench();
+  await endToEnd(Number(process.env.BENCH_MESSAGES ?? 500));
+}
