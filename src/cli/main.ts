@@ -93,7 +93,12 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
   withNodeOptions(
     program
       .command('start')
-      .description('run the service: the bridge, its queue workers, and the service identity on every transport'),
+      .description('run the service: the bridge, its queue workers, and the service identity on every transport')
+      .addHelpText(
+        'after',
+        '\nChat platforms come from the config file and the environment. Matrix rooms are bridged when\n' +
+          'ROOMCAST_MATRIX_HOMESERVER_URL and ROOMCAST_MATRIX_ACCESS_TOKEN (or ..._TOKEN_FILE) are set.',
+      ),
   ).action(async (o) => startService(o, out, 'all'));
 
   withNodeOptions(
