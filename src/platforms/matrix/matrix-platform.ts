@@ -67,6 +67,8 @@ export class MatrixPlatform implements Platform {
   private readonly client: SyncingClient;
   private readonly rooms: RoomStateCache;
   private readonly log: Logger;
+  /** The homeserver as logs and status show it (no credentials). */
+  private readonly where: string;
   private readonly rejections = new OncePerWindow();
   private handler: ((e: RoomEvent) => Promise<void>) | undefined;
   private userId: string | undefined;
@@ -82,6 +84,7 @@ export class MatrixPlatform implements Platform {
   ) {
     if (!config.homeserverUrl || !config.accessToken) throw new Error('platforms.matrix needs homeserverUrl and accessToken');
     this.log = deps.log.child({ platform: 'matrix' });
+    this.where = redactUrl(config.homeserverUrl);
     routeLibraryLogs(this.log);
     this.client = new SyncingClient(config.homeserverUrl, config.accessToken, new StoreSyncStorage(deps.state), {
       onEvent: (name, roomId, event) => this.onSyncEvent(name, roomId, event),
@@ -110,10 +113,10 @@ export class MatrixPlatform implements Platform {
     } catch (err) {
       if (isRefusedToken(err)) {
         this.handler = undefined;
-        throw new Error(`cannot sign in to the Matrix homeserver ${redactUrl(this.config.homeserverUrl!)}: ${describe(err)}`);
+        throw new Error(`cannot sign in to the Matrix homeserver ${this.where}: ${describe(err)}`);
       }
       this.recordError(err);
-      this.log.warn({ homeserver: redactUrl(this.config.homeserverUrl!), err: describe(err) }, 'Matrix: the homeserver cannot be reached; retrying in the background');
+      this.log.warn({ homeserver: this.where, err: describe(err) }, 'Matrix: the homeserver cannot be reached; retrying in the background');
       void this.keepConnecting();
     }
   }
@@ -125,7 +128,7 @@ export class MatrixPlatform implements Platform {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([synced, new Promise((r) => (timer = setTimeout(r, FIRST_SYNC_WAIT_MS)))]);
     clearTimeout(timer);
-    this.log.info({ user: this.userId, homeserver: redactUrl(this.config.homeserverUrl!) }, 'Matrix: syncing');
+    this.log.info({ user: this.userId, homeserver: this.where }, 'Matrix: syncing');
   }
 
   private async keepConnecting(): Promise<void> {
@@ -170,7 +173,7 @@ export class MatrixPlatform implements Platform {
     return {
       connected: this.state.connected,
       since: this.state.since,
-      detail: `${who} on ${redactUrl(this.config.homeserverUrl!)}`,
+      detail: `${who} on ${this.where}`,
       ...(this.state.lastError ? { lastError: this.state.lastError } : {}),
     };
   }
