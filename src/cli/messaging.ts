@@ -141,8 +141,9 @@ export async function listen(o: ListenOptions, out: Out, err: Err = (s) => proce
   });
   try {
     await node.broadcaster.start();
+    const signalled = untilSignal(); // before the ready line (see service.ts)
     out(o.json ? `${readyJson(node.broadcaster)}\n` : `Listening as ${node.broadcaster.magnetLink}\n`);
-    await Promise.race([counted, untilSignal()]);
+    await Promise.race([counted, signalled]);
     await node.broadcaster.idle();
   } finally {
     await node.close();

@@ -37,7 +37,10 @@ export function cliConfig(o: NodeCliOptions, opts: CliConfigOptions): LoadedConf
   });
 }
 
-/** Resolves on SIGINT or SIGTERM. */
+/**
+ * Resolves on SIGINT or SIGTERM. Call it before saying "ready": until a
+ * listener is added, Node leaves the signals' default action (exit at once).
+ */
 export function untilSignal(): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {

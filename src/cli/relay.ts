@@ -16,8 +16,9 @@ export async function relay(o: { port: number; host: string }, out: Out): Promis
   } catch (err) {
     throw listenError(err, o.host, o.port);
   }
+  const signalled = untilSignal(); // before the ready line (see service.ts)
   out(`Nostr relay listening on ws://${o.host}:${server.port} (in memory). Ctrl-C stops it.\n`);
-  await untilSignal();
+  await signalled;
   await server.close(true);
 }
 

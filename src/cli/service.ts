@@ -72,12 +72,14 @@ export async function startService(o: NodeCliOptions, out: Out, role: ProcessRol
     // Workers never hold platforms (the `start` process does); only `start` has rooms to speak of.
     const noRooms = role === 'all' && platforms.length === 0;
     if (noRooms) log.warn({ role }, 'no chat platform configured: no rooms are bridged');
+    // Listening before the ready line: a signal sent as soon as it is read must not meet Node's default (exit at once).
+    const signalled = untilSignal();
     out(
       role === 'all'
         ? `roomcast started. Service identity: ${encodeMagnet(node.identity)}\n${noRooms ? `${NO_PLATFORM_NOTICE}\n` : `Rooms bridged on: ${platforms.map((p) => p.id).join(', ')}\n`}Queues: ${queue.kind} (${queue.location}). Press Ctrl-C to stop.\n`
         : `roomcast worker started. Queues: ${queue.kind} (${queue.location}). Press Ctrl-C to stop.\n`,
     );
-    await untilSignal();
+    await signalled;
     log.info('stopping');
     await runtime.stop();
   } finally {
