@@ -184,6 +184,7 @@ function outboundWorker(
   );
   worker.on('failed', (job, err) => {
     const final = err.name === 'UnrecoverableError' || (job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1));
+    if (job && !final) o.deps.metrics.retries.inc({ queue: 'outbound' });
     if (!job || !final) return;
     const data = job.data as Partial<OutboundJob>;
     log.warn({ uuid: data.uuid, attempts: job.attemptsMade, reason: err.message }, 'outbound message failed for good');
@@ -221,6 +222,7 @@ function inboundWorker(
   });
   worker.on('failed', (job, err) => {
     const final = err.name === 'UnrecoverableError' || (job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1));
+    if (job && !final) o.deps.metrics.retries.inc({ queue: 'inbound' });
     if (!job || !final) return;
     const data = job.data as Partial<InboundJob>;
     log.error({ uuid: data.uuid, attempts: job.attemptsMade, reason: err.message }, 'could not post an inbound message into its room');

@@ -15,6 +15,9 @@ import type { Platform } from '../platforms/platform.js';
 import { createPlatforms } from '../platforms/registry.js';
 import { openQueueBackend } from '../queue/index.js';
 import type { QueueBackend } from '../queue/index.js';
+import { accessToken } from '../dashboard/auth.js';
+import { startDashboard } from '../dashboard/server.js';
+import type { DashboardServer, ReadinessCheck } from '../dashboard/server.js';
 import { cliConfig, untilSignal } from './node-options.js';
 import type { NodeCliOptions } from './node-options.js';
 
@@ -67,6 +70,38 @@ export async function startService(o: NodeCliOptions, out: Out, role: ProcessRol
       queue,
       queueConfig: config.queue,
     });
+    let http: DashboardServer | undefined;
+    let httpLines = '';
+    if (config.http.enabled) {
+      const token = await accessToken(config.http.token, loaded.dataDir);
+      const checks: ReadinessCheck[] = [
+        { name: 'store', check: async () => void (await node.deps.store.listIdentities()) },
+        { name: 'queue', check: async () => void (await queue.counts('outbound')) },
+      ];
+      // The service identity's transports listen in the `start` process only.
+      if (role === 'all') {
+        checks.push({
+          name: 'transports',
+          check: async () => (broadcaster.transports.some((t) => t.status().some((e) => e.connected)) ? undefined : 'no transport has a connected endpoint'),
+        });
+      }
+      http = await startDashboard({
+        role,
+        config: config.http,
+        token: token.token,
+        metrics: node.deps.metrics,
+        queue,
+        queueNames: { outbound: 'outbound', inbound: 'inbound' },
+        checks,
+        roomsBridged: async () => (await runtime.directory.all()).length,
+        log,
+      }).catch(async (err: unknown) => {
+        await runtime.stop();
+        throw httpError(err, config.http.host, config.http.port);
+      });
+      httpLines = `${role === 'worker' ? 'Metrics and health' : 'Dashboard'}: ${http.url}/${role === 'worker' ? 'metrics' : ''}\n`;
+      if (token.created) httpLines += `Access token (shown once; kept in ${token.created}): ${token.token}\n`;
+    }
     const endpoints = broadcaster.transports.map((t) => `${t.id}: ${t.capabilities.endpoints.length}`).join(', ') || 'none';
     log.info({ role, config: loaded.source ?? '(built-in defaults)', dataDir: loaded.dataDir, queue: `${queue.kind} ${queue.location}`, endpoints, platforms: platforms.length }, 'roomcast started');
     // Workers never hold platforms (the `start` process does); only `start` has rooms to speak of.
@@ -76,14 +111,23 @@ export async function startService(o: NodeCliOptions, out: Out, role: ProcessRol
     const signalled = untilSignal();
     out(
       role === 'all'
-        ? `roomcast started. Service identity: ${encodeMagnet(node.identity)}\n${noRooms ? `${NO_PLATFORM_NOTICE}\n` : `Rooms bridged on: ${platforms.map((p) => p.id).join(', ')}\n`}Queues: ${queue.kind} (${queue.location}). Press Ctrl-C to stop.\n`
-        : `roomcast worker started. Queues: ${queue.kind} (${queue.location}). Press Ctrl-C to stop.\n`,
+        ? `roomcast started. Service identity: ${encodeMagnet(node.identity)}\n${noRooms ? `${NO_PLATFORM_NOTICE}\n` : `Rooms bridged on: ${platforms.map((p) => p.id).join(', ')}\n`}${httpLines}Queues: ${queue.kind} (${queue.location}). Press Ctrl-C to stop.\n`
+        : `roomcast worker started. ${httpLines}Queues: ${queue.kind} (${queue.location}). Press Ctrl-C to stop.\n`,
     );
     await signalled;
     log.info('stopping');
+    await http?.close();
     await runtime.stop();
   } finally {
     await queue.close();
     await node.close();
   }
+}
+
+/** The HTTP port is taken or not ours to bind: say which setting moves it. */
+function httpError(err: unknown, host: string, port: number): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return new Error(`the HTTP port ${host}:${port} is in use: set http.port (or ROOMCAST_HTTP_PORT) to another, or http.enabled: false`);
+  if (code === 'EACCES' || code === 'EADDRNOTAVAIL') return new Error(`cannot listen on ${host}:${port} (${code}): set http.host / http.port (ROOMCAST_HTTP_PORT)`);
+  return err instanceof Error ? err : new Error(String(err));
 }

@@ -197,6 +197,16 @@ function applyEnv(raw: Record<string, unknown>, env: Env, origins: Origins): voi
     origins.set('transports.mqtt.brokers', 'environment variable ROOMCAST_MQTT_BROKERS');
   }
   for (const { section: name, env: vars } of PLATFORM_ENV) applyPlatformEnv(raw, env, origins, name, vars);
+  set('ROOMCAST_HTTP_PORT', 'http.port', (v) => (section(raw, 'http').port = /^\d+$/.test(v) ? Number(v) : v));
+  const fileHttp = raw.http as Record<string, unknown> | undefined;
+  if (typeof fileHttp === 'object' && fileHttp !== null && 'token' in fileHttp && !origins.has('http.token')) {
+    throw new ConfigError('http.token must not be written in the config file (it is a secret): set ROOMCAST_HTTP_TOKEN or ROOMCAST_HTTP_TOKEN_FILE instead');
+  }
+  const httpToken = secret(env, 'ROOMCAST_HTTP_TOKEN');
+  if (httpToken) {
+    section(raw, 'http').token = httpToken.value;
+    origins.set('http.token', httpToken.from);
+  }
   const relays = endpointList(env, 'ROOMCAST_NOSTR_RELAYS', 'relay', 'transports.nostr');
   if (relays) {
     section(raw, 'transports', 'nostr').relays = relays;

@@ -7,6 +7,7 @@ import { PLATFORM_SECTIONS } from '../platforms/registry.js';
 import { z } from 'zod';
 import { DEFAULT_MAX_CONTENT_CHARS, DEFAULT_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES_CEILING } from '../protocol/chat-message.js';
 import { BridgeConfigSchema } from '../bridge/config.js';
+import { HttpConfigSchema } from '../dashboard/config.js';
 import { DEFAULT_SENDER_LIMIT } from '../broadcaster/sender-limiter.js';
 import { LOG_FORMATS } from '../observability/logger.js';
 import { QueueConfigSchema } from '../queue/config.js';
@@ -86,6 +87,8 @@ export const ConfigSchema = z
     /** Chat platforms, one section each (src/platforms/registry.ts); `roomcast start` builds the enabled ones. */
     platforms: withOwnDefaults(z.object(PLATFORM_SECTIONS).strict()),
     bridge: withOwnDefaults(BridgeConfigSchema),
+    /** The operators' HTTP server: status page, queue dashboard, metrics, health. */
+    http: withOwnDefaults(HttpConfigSchema),
     queue: withOwnDefaults(QueueConfigSchema),
     /** Networks, one section each (src/transports/registry.ts). */
     transports: withOwnDefaults(TransportsConfigSchema),

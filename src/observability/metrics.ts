@@ -19,11 +19,19 @@ export interface Metrics {
   readonly inboxRefused: Counter<'platform'>;
   /** Events from a chat platform that were malformed or could not be read, by platform and reason; never bridged. */
   readonly platformRejected: Counter<'platform' | 'reason'>;
+  /** Queue jobs that failed an attempt and will be tried again, by queue (outbound, inbound). */
+  readonly retries: Counter<'queue'>;
 }
 
 export function createMetrics(registry = new Registry()): Metrics {
   return {
     registry,
+    retries: new Counter({
+      name: 'roomcast_job_retries_total',
+      help: 'Queue jobs that failed an attempt and are tried again, by queue',
+      labelNames: ['queue'] as const,
+      registers: [registry],
+    }),
     platformRejected: new Counter({
       name: 'roomcast_platform_events_rejected_total',
       help: 'Room events from a chat platform that were malformed or unreadable (never bridged), by platform and reason',

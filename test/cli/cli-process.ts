@@ -18,11 +18,15 @@ export interface Finished {
   readonly stderr: string;
 }
 
-/** Environment for a child: ours without roomcast's own variables (a developer's shell may set them). */
+/**
+ * Environment for a child: ours without roomcast's own variables (a
+ * developer's shell may set them), and the HTTP server on a free port (tests
+ * never take fixed ones) unless the test says otherwise.
+ */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ROOMCAST_') && k !== 'REDIS_URL') env[k] = v;
-  return { ...env, ...extra };
+  return { ...env, ROOMCAST_HTTP_PORT: '0', ...extra };
 }
 
 /** Runs `roomcast args…` to the end. */

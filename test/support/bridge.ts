@@ -16,6 +16,7 @@ import { generateIdentity } from '../../src/identity/keys.js';
 import type { Identity } from '../../src/identity/keys.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
+import type { Metrics } from '../../src/observability/metrics.js';
 import { createRejectSink } from '../../src/observability/rejections.js';
 import { MemoryPlatform } from '../../src/platforms/memory/memory-platform.js';
 import type { Platform } from '../../src/platforms/platform.js';
@@ -34,6 +35,7 @@ export interface TestBridge {
   readonly queue: QueueBackend;
   readonly service: Identity;
   readonly queueNames: { outbound: string; inbound: string };
+  readonly metrics: Metrics;
   stop(): Promise<void>;
 }
 
@@ -96,6 +98,7 @@ export async function startTestBridge(o: TestBridgeOptions): Promise<TestBridge>
     queue,
     service,
     queueNames,
+    metrics,
     stop: async () => {
       await rt.stop();
       if (!o.queue) await queue.close();
