@@ -18,6 +18,7 @@ import type { QueueBackend } from '../queue/index.js';
 import { accessToken } from '../dashboard/auth.js';
 import { startDashboard } from '../dashboard/server.js';
 import type { DashboardServer, ReadinessCheck } from '../dashboard/server.js';
+import { StatusReporter } from '../dashboard/status.js';
 import { cliConfig, untilSignal } from './node-options.js';
 import type { NodeCliOptions } from './node-options.js';
 
@@ -71,6 +72,7 @@ export async function startService(o: NodeCliOptions, out: Out, role: ProcessRol
       queueConfig: config.queue,
     });
     let http: DashboardServer | undefined;
+    let status: StatusReporter | undefined;
     let httpLines = '';
     if (config.http.enabled) {
       const token = await accessToken(config.http.token, loaded.dataDir);
@@ -80,6 +82,13 @@ export async function startService(o: NodeCliOptions, out: Out, role: ProcessRol
       ];
       // The service identity's transports listen in the `start` process only.
       if (role === 'all') {
+        status = new StatusReporter({
+          store: node.deps.store,
+          platforms,
+          transports: () => broadcaster.transports.map((t) => ({ id: t.id, endpoints: t.status() })),
+          queue,
+          queueNames: { outbound: 'outbound', inbound: 'inbound' },
+        });
         checks.push({
           name: 'transports',
           check: async () => (broadcaster.transports.some((t) => t.status().some((e) => e.connected)) ? undefined : 'no transport has a connected endpoint'),
@@ -94,8 +103,10 @@ export async function startService(o: NodeCliOptions, out: Out, role: ProcessRol
         queueNames: { outbound: 'outbound', inbound: 'inbound' },
         checks,
         roomsBridged: async () => (await runtime.directory.all()).length,
+        ...(status ? { status } : {}),
         log,
       }).catch(async (err: unknown) => {
+        status?.stop();
         await runtime.stop();
         throw httpError(err, config.http.host, config.http.port);
       });
@@ -117,6 +128,7 @@ export async function startService(o: NodeCliOptions, out: Out, role: ProcessRol
     await signalled;
     log.info('stopping');
     await http?.close();
+    status?.stop();
     await runtime.stop();
   } finally {
     await queue.close();

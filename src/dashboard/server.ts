@@ -8,7 +8,10 @@
  * added later is protected without saying so. A worker process serves
  * /metrics and the health endpoints only.
  */
+import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
@@ -22,6 +25,8 @@ import { authorized, SESSION_COOKIE, sessionValue, tokenMatches } from './auth.j
 import type { HttpConfig } from './config.js';
 import { loginPage } from './login-page.js';
 import { registerCollectors } from './metrics.js';
+import type { StatusReporter } from './status.js';
+import { statusPage } from './status-page.js';
 
 /** One readiness check: resolves with undefined when ready, else with what is wrong (one line, no secrets). */
 export interface ReadinessCheck {
@@ -40,6 +45,8 @@ export interface DashboardOptions {
   readonly checks: readonly ReadinessCheck[];
   /** Rooms bridged now (for the metric). */
   readonly roomsBridged: () => Promise<number>;
+  /** The overview for `/` and `/api/status` (the `start` process). */
+  readonly status?: StatusReporter;
   readonly log: Logger;
 }
 
@@ -53,6 +60,14 @@ export interface DashboardServer {
 
 /** The one path served to anyone; every other answers 401 without the token (the login page, for a browser). */
 export const PUBLIC_PATH = '/healthz';
+
+/** The page's own files and the charting library, served from this origin (no CDN). */
+const uplotDir = dirname(createRequire(import.meta.url).resolve('uplot'));
+const ASSETS: Readonly<Record<string, { path: string; type: string }>> = {
+  'status.js': { path: join(dirname(fileURLToPath(import.meta.url)), 'assets', 'status.js'), type: 'text/javascript' },
+  'uplot.js': { path: join(uplotDir, 'uPlot.iife.min.js'), type: 'text/javascript' },
+  'uplot.css': { path: join(uplotDir, 'uPlot.min.css'), type: 'text/css' },
+};
 
 /** How long one readiness check may take before it counts as not ready. */
 const CHECK_TIMEOUT_MS = 2000;
@@ -89,6 +104,20 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     const problems = await readiness(o.checks);
     res.status(problems.length === 0 ? 200 : 503).type('text/plain').send(problems.length === 0 ? 'ready\n' : `not ready:\n${problems.map((p) => `- ${p}`).join('\n')}\n`);
   });
+
+  if (o.status) {
+    const status = o.status;
+    app.get('/', (_req, res) => void res.type('html').send(statusPage()));
+    app.get('/api/status', async (_req, res) => void res.json(await status.report()));
+    app.get('/assets/:file', (req: Request, res: Response) => {
+      const file = ASSETS[String(req.params.file)];
+      if (!file) {
+        res.status(404).type('text/plain').send('no such asset\n');
+        return;
+      }
+      res.type(file.type).sendFile(file.path);
+    });
+  }
 
   if (o.role !== 'worker') {
     const board = new ExpressAdapter();

@@ -31,6 +31,8 @@ import * as preferences from './preferences.js';
 import * as sends from './sends.js';
 import { LibsqlRoomStore } from './rooms.js';
 import { platformState } from './platform-state.js';
+import { activityQueries } from './activity.js';
+import type { ActivityQueries } from './activity.js';
 import type { PlatformStateRows } from './platform-state.js';
 import type { RoomStore } from './rooms.js';
 
@@ -78,11 +80,13 @@ export class LibsqlStore implements Store {
   readonly #db: Db;
   readonly #now: () => number;
   readonly rooms: RoomStore;
+  readonly activity: ActivityQueries;
 
   constructor(db: Db, now: () => number) {
     this.#db = db;
     this.#now = now;
     this.rooms = new LibsqlRoomStore(db, now);
+    this.activity = activityQueries(db);
   }
 
   platformState(platform: string): PlatformStateRows {

@@ -8,6 +8,7 @@
 import type { ProtocolId } from '../protocol/chat-message.js';
 import type { RoomStore } from './rooms.js';
 import type { PlatformStateRows } from './platform-state.js';
+import type { ActivityQueries } from './activity.js';
 import type { CursorStore, FailureReason, SendReport } from '../common/delivery.js';
 
 export type Direction = 'in' | 'out';
@@ -219,6 +220,8 @@ export interface Store extends CursorStore {
 
   /** Bridged rooms, their outboxes and inboxes. */
   readonly rooms: RoomStore;
+  /** Read-only queries for the operators' status page. */
+  readonly activity: ActivityQueries;
   /** Durable key-value state of one platform (its sync position, …), keyed by the platform's id. */
   platformState(platform: string): PlatformStateRows;
 
