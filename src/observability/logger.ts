@@ -47,13 +47,55 @@ export function resolveLogFormat(format: LogFormat, isTTY: boolean | undefined):
 
 /** A logger writing to stderr (stdout belongs to CLI output), as JSON lines or pretty lines. */
 export function createLogger(level: LogLevel = 'info', name = 'roomcast', options: LoggerOptions = {}): Logger {
-  const base = { name, level, redact: { paths: REDACT, censor: '[redacted]' } };
+  const base = {
+    name,
+    level,
+    redact: { paths: REDACT, censor: REDACTED },
+    // Every field at every depth, and the message itself, pass through scrub(): no secret reaches a line.
+    formatters: { log: (obj: Record<string, unknown>) => scrub(obj) as Record<string, unknown> },
+    hooks: {
+      logMethod(this: PinoLogger, args: unknown[], method: (...a: unknown[]) => void) {
+        method.apply(this, args.map((a) => (typeof a === 'string' ? scrubText(a) : a)));
+      },
+    },
+  };
   const target = options.stream ?? process.stderr;
   const format = resolveLogFormat(options.format ?? 'auto', target.isTTY);
   if (format === 'json') return pino(base, options.stream ? (options.stream as DestinationStream) : pino.destination(2));
   const color = target.isTTY === true && !process.env.NO_COLOR;
   const pretty: DestinationStream = { write: (line: string) => void target.write(prettyLine(line, color)) };
   return pino(base, pretty);
+}
+
+const REDACTED = '[redacted]';
+/** Field names whose values are secrets, wherever they appear. */
+const SECRET_KEY = /(token|password|passwd|secret|privatekey|private_key|authorization|cookie|sealedkey|mnemonic)$/i;
+const MAX_DEPTH = 8;
+
+/**
+ * A copy of a log field with secrets removed at every depth: values under a
+ * secret-looking key, passwords in URLs, tokens in query strings and bearer
+ * headers. Errors become their message (scrubbed) and name.
+ */
+export function scrub(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
+  if (typeof value === 'string') return scrubText(value);
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth >= MAX_DEPTH || seen.has(value)) return '[…]';
+  seen.add(value);
+  if (value instanceof Error) return { name: value.name, message: scrubText(value.message) };
+  if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1, seen));
+  if (value instanceof Uint8Array) return `[${value.length} bytes]`;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) && v !== undefined && v !== null && v !== '' ? REDACTED : scrub(v, depth + 1, seen);
+  return out;
+}
+
+/** Text with URL passwords, query-string tokens and bearer tokens removed. */
+export function scrubText(text: string): string {
+  return text
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*):[^@\s/]+@/gi, `$1:${REDACTED}@`)
+    .replace(/([?&](?:access_token|token|auth|password|key)=)[^&\s"']+/gi, `$1${REDACTED}`)
+    .replace(/(Bearer\s+)[^\s"',]+/gi, `$1${REDACTED}`);
 }
 
 /** A logger that drops everything, for tests and library use. */
