@@ -11,6 +11,7 @@ import { classifyError, EXIT } from './exit-codes.js';
 import { listen, send } from './messaging.js';
 import { relay } from './relay.js';
 import { startService } from './service.js';
+import { status } from './status.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -106,6 +107,14 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       .command('worker')
       .description('run only the queue workers (needs Redis: REDIS_URL); run several to share the work'),
   ).action(async (o) => startService(o, out, 'worker'));
+
+  program
+    .command('status')
+    .description("the running service's overview (rooms, platforms, networks, queues, recent messages), from its HTTP API")
+    .option('--url <url>', 'the service\'s HTTP address (default: from the config, http://127.0.0.1:8470)')
+    .option('--json', 'the report as JSON')
+    .option('--data-dir <dir>', 'data directory (where the generated access token is kept); env ROOMCAST_DATA_DIR')
+    .action(async (o) => status(o, out));
 
   return program;
 }
