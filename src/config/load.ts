@@ -197,6 +197,7 @@ function applyEnv(raw: Record<string, unknown>, env: Env, origins: Origins): voi
     origins.set('transports.mqtt.brokers', 'environment variable ROOMCAST_MQTT_BROKERS');
   }
   for (const { section: name, env: vars } of PLATFORM_ENV) applyPlatformEnv(raw, env, origins, name, vars);
+  set('ROOMCAST_HTTP_HOST', 'http.host', (v) => (section(raw, 'http').host = v));
   set('ROOMCAST_HTTP_PORT', 'http.port', (v) => (section(raw, 'http').port = /^\d+$/.test(v) ? Number(v) : v));
   const fileHttp = raw.http as Record<string, unknown> | undefined;
   if (typeof fileHttp === 'object' && fileHttp !== null && 'token' in fileHttp && !origins.has('http.token')) {
