@@ -12,6 +12,7 @@ import { listen, send } from './messaging.js';
 import { relay } from './relay.js';
 import { startService } from './service.js';
 import { status } from './status.js';
+import { doctor } from './doctor.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -115,6 +116,14 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--json', 'the report as JSON')
     .option('--data-dir <dir>', 'data directory (where the generated access token is kept); env ROOMCAST_DATA_DIR')
     .action(async (o) => status(o, out));
+
+  withNodeOptions(
+    program
+      .command('doctor')
+      .description('check the config, store, queue, every broker and relay, platform credentials and the HTTP port; exit 1 when something needed is broken'),
+  ).action(async (o) => {
+    process.exitCode = await doctor(o, out);
+  });
 
   return program;
 }

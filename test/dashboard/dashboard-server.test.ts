@@ -110,7 +110,11 @@ describe('dashboard HTTP server', () => {
     for (let i = 0; i < n; i++) await b.platform.say(room, MOD, `metric ${i}`);
     const series = async () => (await (await get('/metrics', bearer)).text()).split('\n');
     const value = (lines: string[], name: string) => Number(lines.find((l) => l.startsWith(`${name} `))?.split(' ')[1] ?? NaN);
-    await waitFor(async () => value(await series(), 'roomcast_inbound_accepted_total{transport="nostr",kind="ack"}') === n, 'the acks', 20_000);
+    await waitFor(async () => {
+      const now = await series();
+      // The acks can arrive before the job that sent the message is recorded complete: wait for both.
+      return value(now, 'roomcast_inbound_accepted_total{transport="nostr",kind="ack"}') === n && value(now, 'roomcast_queue_jobs{queue="outbound",state="completed"}') === n;
+    }, 'the acks and the completed jobs', 20_000);
     const lines = await series();
     expect(value(lines, 'roomcast_sends_total{transport="mqtt",outcome="ok"}')).toBe(n);
     expect(value(lines, 'roomcast_sends_total{transport="nostr",outcome="ok"}')).toBe(n);
