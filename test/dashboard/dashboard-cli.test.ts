@@ -1,6 +1,7 @@
 /**
- * The dashboard from the command line: `roomcast start` says where it
- * serves, and `roomcast status` prints the running service's overview
+ * The dashboard from the command line: `roomcast start` (on the embedded
+ * queue) says where it serves, bull-board lists both of its queues, and
+ * `roomcast status` prints the running service's overview
  * through its HTTP API, with the token it kept in the data dir; a wrong
  * token and no service are one-line failures (exit 1).
  */
@@ -39,6 +40,11 @@ describe('roomcast status', () => {
     expect(r.stdout).toMatch(/Queues:\n  outbound: waiting 0 · active 0 · delayed 0 · failed 0 · completed 0\n  inbound: waiting 0/);
     const json = await roomcast(['status', '--url', url, '--data-dir', dataDir, '--json'], dataDir);
     expect(Object.keys(JSON.parse(json.stdout) as object)).toEqual(['generatedAt', 'rooms', 'platforms', 'transports', 'queues', 'recent', 'charts']);
+
+    // bull-board over the embedded queue (no REDIS_URL here): both queues listed.
+    const token = /Access token \(shown once; kept in .*http-token\): ([\w-]+)/.exec(s.stdout())![1]!;
+    const board = (await (await fetch(`${url}/admin/queues/api/queues?activeQueue=outbound&status=latest&page=1`, { headers: { authorization: `Bearer ${token}` } })).json()) as { queues: Array<{ name: string }> };
+    expect(board.queues.map((q) => q.name).sort()).toEqual(['inbound', 'outbound']);
 
     const refused = await roomcast(['status', '--url', url], dataDir, { ROOMCAST_HTTP_TOKEN: 'not-the-token-0123456789' });
     expect(refused.code).toBe(1);
