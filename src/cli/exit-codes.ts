@@ -28,7 +28,7 @@ export const EXIT_STATUS_TABLE: ReadonlyArray<readonly [ExitCode, string]> = [
   [EXIT.ok, 'success (`send`: at least one transport delivered; `--help`, `--version`)'],
   [
     EXIT.failed,
-    '`send` delivered on no transport; the port (`relay`) or the embedded queue is already in use; the store cannot be opened; any other error (printed as "unexpected error")',
+    '`send` delivered on no transport; the port (`relay`, the HTTP port of `start`) or the embedded queue is already in use; the store cannot be opened; `doctor` found something needed broken; `status` found no service or was refused; any other error (printed as "unexpected error")',
   ],
   [
     EXIT.usage,
