@@ -46,7 +46,7 @@ export interface DashboardOptions {
   /** Rooms bridged now (for the metric). */
   readonly roomsBridged: () => Promise<number>;
   /** The overview for `/` and `/api/status` (the `start` process). */
-  readonly status?: StatusReporter;
+  readonly status?: Pick<StatusReporter, 'report'>;
   readonly log: Logger;
 }
 
@@ -129,6 +129,12 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     });
     app.use('/admin/queues', board.getRouter() as express.Router);
   }
+
+  // A failing page says so in one line and logs why; no stack trace or path is ever shown.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    o.log.error({ err: err instanceof Error ? err.message : String(err) }, 'HTTP request failed');
+    if (!res.headersSent) res.status(500).type('text/plain').send('500: internal error (see the roomcast log)\n');
+  });
 
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(o.config.port, o.config.host, () => resolve(s));

@@ -139,6 +139,28 @@ describe('dashboard HTTP server', () => {
     }
   });
 
+  it('answers a failing page with a one-line 500, no stack trace', async () => {
+    const failing = await startDashboard({
+      role: 'all',
+      config: HttpConfigSchema.parse({ port: 0 }),
+      token: TOKEN,
+      metrics: createMetrics(),
+      queue: b.queue,
+      queueNames: b.queueNames,
+      checks: [],
+      roomsBridged: async () => 0,
+      status: { report: async () => Promise.reject(new Error('store gone at /var/lib/secret/roomcast.db')) },
+      log: silentLogger(),
+    });
+    try {
+      const res = await fetch(`${failing.url}/api/status`, { headers: bearer });
+      expect(res.status).toBe(500);
+      expect(await res.text()).toBe('500: internal error (see the roomcast log)\n');
+    } finally {
+      await failing.close();
+    }
+  });
+
   it('turns /readyz unready when Redis goes away, saying why, and ready when it is back', async () => {
     const redis = await startRedis();
     const queue = await openQueueBackend({ redisUrl: redis.url, dataDir: await mkdtemp(join(tmpdir(), 'rc-ready-')), log: silentLogger() });
