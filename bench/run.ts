@@ -8,6 +8,8 @@
  *    own signature checks do not count against roomcast); N messages one
  *    way, time until all are shown and acked.
  * 3. With `--matrix` (only that): Matrix rooms end to end (bench/matrix.ts).
+ * 4. With `--bridge` (only that): the bridge path, room → networks → peer →
+ *    ack → receipt (bench/bridge.ts).
  */
 import { performance } from 'node:perf_hooks';
 import { generateIdentity, publicPart } from '../src/identity/keys.js';
@@ -17,11 +19,8 @@ import { newMessage, serializeChatMessage } from '../src/protocol/chat-message.j
 import { buildEnvelope, parseEnvelope } from '../src/transports/mqtt/envelope.js';
 import { buildGiftWrappedDm, openInbound } from '../src/transports/nostr/framing.js';
 import type { NostrEvent } from '../src/transports/nostr/framing.js';
-import { spawn } from 'node:child_process';
 import { openTestNode } from '../test/support/network.js';
-import type { Endpoints } from '../test/support/network.js';
-import { startMosquittos, waitForPort } from '../test/support/mosquitto.js';
-import { freePort } from '../test/support/nostr-relay.js';
+import { benchNetwork } from './network.js';
 import { waitFor } from '../test/support/wait.js';
 
 function rate(name: string, n: number, fn: (i: number) => void): void {
@@ -49,31 +48,6 @@ function cryptoBench(): void {
   const now = Math.floor(Date.now() / 1000);
   rate('NIP-17 gift wrap build', 500, () => void wraps.push(buildGiftWrappedDm(a, b.xOnly, json, now)));
   rate('NIP-17 gift wrap open (verify both, decrypt)', 500, (i) => void openInbound(JSON.parse(JSON.stringify(wraps[i]!)), b, { maxMessageBytes: 65536 }));
-}
-
-/** Real brokers, and relays in child processes (as they would be in production). */
-async function benchNetwork(): Promise<Endpoints & { stop(): Promise<void> }> {
-  const brokers = await startMosquittos(3);
-  const bin = new URL('../bin/roomcast.js', import.meta.url).pathname;
-  const relays = await Promise.all(
-    [0, 1, 2].map(async () => {
-      const port = await freePort();
-      const child = spawn(process.execPath, [bin, 'relay', '--port', String(port)], { stdio: 'ignore' });
-      await waitForPort(port, () => child.exitCode === null);
-      const stop = async () => {
-        child.kill('SIGTERM');
-        if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
-      };
-      return { url: `ws://127.0.0.1:${port}`, stop };
-    }),
-  );
-  return {
-    brokers,
-    relays,
-    stop: async () => {
-      await Promise.all([...brokers.map((b) => b.stop()), ...relays.map((r) => r.stop())]);
-    },
-  };
 }
 
 async function endToEnd(n: number): Promise<void> {
@@ -117,7 +91,10 @@ async function endToEnd(n: number): Promise<void> {
   }
 }
 
-if (process.argv.includes('--matrix')) {
+if (process.argv.includes('--bridge')) {
+  const { bridgeBench } = await import('./bridge.js');
+  await bridgeBench(process.argv.slice(2));
+} else if (process.argv.includes('--matrix')) {
   const { matrixBench } = await import('./matrix.js');
   await matrixBench(Number(process.env.BENCH_MESSAGES ?? 300));
 } else {

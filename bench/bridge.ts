@@ -1,0 +1,215 @@
+/**
+ * The bridge path, end to end (`npm run bench -- --bridge`): a room on the
+ * memory platform → store → Redis queue → networks → a roomcast peer in its
+ * own process that acknowledges → the ✔️ receipt back in the room. Three
+ * Mosquitto brokers and three relays run as their own processes. Prints a
+ * table, or with --json one object; asserts nothing.
+ *
+ * Per network set (MQTT only, Nostr only, both): one room at full speed,
+ * 100 rooms at full speed (round robin), and one room at a fixed rate
+ * (latency without backlog). Baselines from the raw libraries and the
+ * crypto floor are measured in the same run.
+ *
+ *   --messages N   messages per run (default 5000)
+ *   --rate R       the fixed rate, messages/s (default 100)
+ *   --networks L   comma-separated: mqtt, nostr, both (default all three)
+ *   --json         one JSON object on stdout; progress on stderr
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { saveIdentity } from '../src/identity/key-file.js';
+import { generateIdentity } from '../src/identity/keys.js';
+import { encodeMagnet } from '../src/identity/magnet.js';
+import { platformMessageId } from '../src/platforms/platform.js';
+import type { PlatformMessageId, RoomRef } from '../src/platforms/platform.js';
+import { startTestBridge, TEST_REDIS_URL } from '../test/support/bridge.js';
+import type { TestBridge } from '../test/support/bridge.js';
+import { waitFor } from '../test/support/wait.js';
+import { bullmqJob, cryptoFloorMs, mqttRtt, pct, relayRtt } from './baselines.js';
+import { benchNetwork } from './network.js';
+
+type NetworkSet = 'mqtt' | 'nostr' | 'both';
+const MOD = { id: '@bench:memory', displayName: 'Mod', level: 'moderator' as const };
+const ROOMS = 100;
+
+interface RunFigures {
+  single_room_msgs_per_s: number;
+  throughput_msgs_per_s: number;
+  latency_ms: { p50: number; p95: number; p99: number };
+  receipt_latency_ms: { p50: number; p95: number; p99: number };
+  fixed_rate_latency_ms: { p50: number; p95: number; p99: number };
+  overhead_ms: { p50: number; p99: number };
+  cpu_ms_per_msg: number;
+  rss_mb_max: number;
+  sockets: number;
+}
+
+export async function bridgeBench(argv: readonly string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv.filter((a) => a !== '--bridge'),
+    options: { messages: { type: 'string' }, rate: { type: 'string' }, networks: { type: 'string' }, json: { type: 'boolean' } },
+  });
+  const n = Number(values.messages ?? 5000);
+  const rate = Number(values.rate ?? 100);
+  const sets = (values.networks ?? 'mqtt,nostr,both').split(',') as NetworkSet[];
+  const say = (s: string) => (values.json ? process.stderr : process.stdout).write(s);
+
+  const net = await benchNetwork(3, 3);
+  const peerDir = await mkdtemp(join(tmpdir(), 'rc-bench-peer-'));
+  const peerIdentity = generateIdentity();
+  await saveIdentity(join(peerDir, 'identity.json'), peerIdentity, true);
+  const seen = new Map<string, number>();
+  const bin = new URL('../bin/roomcast.js', import.meta.url).pathname;
+  const endpoints = [...net.brokers.flatMap((b) => ['--mqtt', b.url]), ...net.relays.flatMap((r) => ['--nostr', r.url])];
+  const peer = spawn(process.execPath, [bin, 'listen', '--identity', join(peerDir, 'identity.json'), '--data-dir', peerDir, '--json', ...endpoints], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ROOMCAST_LOG_LEVEL: 'error' } });
+  const lines = createInterface({ input: peer.stdout });
+  let ready: () => void = () => undefined;
+  const peerReady = new Promise<void>((r) => (ready = r));
+  lines.on('line', (line) => {
+    const e = JSON.parse(line) as { event: string; content?: string };
+    if (e.event === 'ready') ready();
+    if (e.event === 'message' && e.content) seen.set(e.content.slice(e.content.indexOf(': ') + 2), performance.now());
+  });
+  await peerReady;
+
+  try {
+    say(`## bridge path: ${n} messages per run, 3 Mosquitto + 3 relays (own processes), Redis, a roomcast peer process that acks\n`);
+    const baseline_ms = {
+      mqtt_rtt_p50: await mqttRtt(net.brokers[0]!.url),
+      nostr_rtt_p50: await relayRtt(net.relays[0]!.url),
+      bullmq_job_p50: await bullmqJob(TEST_REDIS_URL),
+    };
+    const floor = cryptoFloorMs();
+    say(`baselines: MQTT QoS1 round trip p50 ${baseline_ms.mqtt_rtt_p50} ms · relay EVENT→OK p50 ${baseline_ms.nostr_rtt_p50} ms · BullMQ job p50 ${baseline_ms.bullmq_job_p50} ms · crypto floor ${floor.toFixed(2)} ms per MQTT message + ack\n`);
+
+    const networks: Partial<Record<NetworkSet, RunFigures>> = {};
+    for (const set of sets) {
+      const rtt = set === 'nostr' ? baseline_ms.nostr_rtt_p50 : set === 'mqtt' ? baseline_ms.mqtt_rtt_p50 : Math.min(baseline_ms.mqtt_rtt_p50, baseline_ms.nostr_rtt_p50);
+      networks[set] = await runSet(set, n, rate, rtt, net, encodeMagnet(peerIdentity), seen, say);
+    }
+    const head = networks.mqtt ?? Object.values(networks)[0]!;
+    const result = { messages: n, rate, ...head, baseline_ms, crypto_floor_ms_per_msg: Math.round(floor * 100) / 100, networks };
+    if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    peer.kill('SIGTERM');
+    await net.stop();
+  }
+}
+
+async function runSet(
+  set: NetworkSet,
+  n: number,
+  rate: number,
+  rtt: number,
+  net: Awaited<ReturnType<typeof benchNetwork>>,
+  peerMagnet: string,
+  seen: Map<string, number>,
+  say: (s: string) => void,
+): Promise<RunFigures> {
+  const b = await startTestBridge({ net, transports: { mqtt: { enabled: set !== 'nostr' }, nostr: { enabled: set !== 'mqtt' } } });
+  let rss = 0;
+  const sampler = setInterval(() => (rss = Math.max(rss, process.memoryUsage().rss)), 200);
+  const receipts = new Map<PlatformMessageId, number>();
+  const react = b.platform.react!.bind(b.platform);
+  // Timestamps each ✔️ as the bridge writes it (the platform's own method, wrapped).
+  Object.assign(b.platform, {
+    react: async (room: RoomRef, target: PlatformMessageId, emoji: string) => {
+      await react(room, target, emoji);
+      if (!receipts.has(target)) receipts.set(target, performance.now());
+    },
+  });
+  try {
+    const rooms = await Promise.all(Array.from({ length: ROOMS }, (_, i) => addContact(b, `!${set}-${i}`, peerMagnet)));
+    const cpu0 = process.cpuUsage();
+
+    // One room, full speed.
+    const single = await burst(b, [rooms[0]!], `${set}-single`, n, seen);
+    // 100 rooms, full speed, round robin.
+    const many = await burst(b, rooms, `${set}-many`, n, seen);
+    const cpu = process.cpuUsage(cpu0);
+    const sockets = countSockets();
+    // One room at a fixed rate: latency without backlog.
+    const steady = await paced(b, rooms[1]!, `${set}-rate`, Math.min(n, rate * 10), rate, seen);
+
+    const lat = single.latencies;
+    const rec = single.ids.map(({ id, at }) => (receipts.get(id) ?? NaN) - at).filter(Number.isFinite);
+    const figures: RunFigures = {
+      single_room_msgs_per_s: round(single.perSecond),
+      throughput_msgs_per_s: round(many.perSecond),
+      latency_ms: { p50: pct(lat, 0.5), p95: pct(lat, 0.95), p99: pct(lat, 0.99) },
+      receipt_latency_ms: { p50: pct(rec, 0.5), p95: pct(rec, 0.95), p99: pct(rec, 0.99) },
+      fixed_rate_latency_ms: { p50: pct(steady, 0.5), p95: pct(steady, 0.95), p99: pct(steady, 0.99) },
+      overhead_ms: { p50: round(pct(steady, 0.5) - rtt), p99: round(pct(steady, 0.99) - rtt) },
+      cpu_ms_per_msg: round((cpu.user + cpu.system) / 1000 / (2 * n)),
+      rss_mb_max: Math.round(rss / 1024 / 1024),
+      sockets,
+    };
+    say(
+      `${set.padEnd(6)} one room ${figures.single_room_msgs_per_s} msg/s · ${ROOMS} rooms ${figures.throughput_msgs_per_s} msg/s · room→peer p50 ${figures.latency_ms.p50} p99 ${figures.latency_ms.p99} ms · room→✔️ p50 ${figures.receipt_latency_ms.p50} ms · at ${rate}/s p50 ${figures.fixed_rate_latency_ms.p50} p99 ${figures.fixed_rate_latency_ms.p99} ms (overhead p50 ${figures.overhead_ms.p50}) · CPU ${figures.cpu_ms_per_msg} ms/msg · RSS ${figures.rss_mb_max} MB · ${sockets} sockets\n`,
+    );
+    return figures;
+  } finally {
+    clearInterval(sampler);
+    await b.stop();
+  }
+}
+
+async function addContact(b: TestBridge, roomId: string, peerMagnet: string): Promise<RoomRef> {
+  const room = b.platform.room(roomId);
+  await b.platform.say(room, MOD, `!roomcast contact add peer ${peerMagnet}`);
+  return room;
+}
+
+/** Says `n` messages as fast as the bridge takes them, round robin over `rooms`; resolves when the peer has them all. */
+async function burst(b: TestBridge, rooms: readonly RoomRef[], tag: string, n: number, seen: Map<string, number>) {
+  const ids: Array<{ id: PlatformMessageId; at: number; text: string }> = [];
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const text = `${tag} ${i}`;
+    const at = performance.now();
+    const id = await b.platform.say(rooms[i % rooms.length]!, MOD, text);
+    ids.push({ id: platformMessageId(id), at, text });
+  }
+  await waitFor(() => ids.every((x) => seen.has(x.text)), `the peer to have ${tag}`, 30 * 60_000, 50);
+  const last = Math.max(...ids.map((x) => seen.get(x.text)!));
+  return { perSecond: (n / (last - t0)) * 1000, latencies: ids.map((x) => seen.get(x.text)! - x.at), ids };
+}
+
+/** Says `n` messages at `rate` per second into one room; the room → peer latency of each. */
+async function paced(b: TestBridge, room: RoomRef, tag: string, n: number, rate: number, seen: Map<string, number>): Promise<number[]> {
+  const sent: Array<{ text: string; at: number }> = [];
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const text = `${tag} ${i}`;
+    sent.push({ text, at: performance.now() });
+    void b.platform.say(room, MOD, text);
+  }
+  await waitFor(() => sent.every((x) => seen.has(x.text)), `the peer to have ${tag}`, 30 * 60_000, 50);
+  return sent.map((x) => seen.get(x.text)! - x.at);
+}
+
+/** Open sockets of this process (the bridge's connections, and the bench's own to Redis and its children's pipes). */
+function countSockets(): number {
+  let count = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:')) count++;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return count;
+}
+
+function round(x: number): number {
+  return Math.round(x * 10) / 10;
+}
