@@ -102,7 +102,7 @@ export async function startService(o: NodeCliOptions, out: Out, role: ProcessRol
         queue,
         queueNames: { outbound: 'outbound', inbound: 'inbound' },
         checks,
-        roomsBridged: async () => (await runtime.directory.all()).length,
+        roomsBridged: async () => (await node.deps.store.rooms.listRooms()).filter((r) => r.leftAt === undefined).length,
         ...(status ? { status } : {}),
         log,
       }).catch(async (err: unknown) => {
