@@ -181,16 +181,8 @@ function applyEnv(raw: Record<string, unknown>, env: Env, origins: Origins): voi
   set('ROOMCAST_LOG_FORMAT', 'logFormat', (v) => (raw.logFormat = v));
   set('ROOMCAST_IDENTITY_FILE', 'identityFile', (v) => (raw.identityFile = v));
   set('ROOMCAST_STORE_URL', 'store.url', (v) => (section(raw, 'store').url = v));
-  const redisUrl = secret(env, 'REDIS_URL');
-  if (redisUrl) {
-    section(raw, 'queue').redisUrl = redisUrl.value;
-    origins.set('queue.redisUrl', redisUrl.from);
-  }
-  const token = secret(env, 'ROOMCAST_STORE_AUTH_TOKEN');
-  if (token) {
-    section(raw, 'store').authToken = token.value;
-    origins.set('store.authToken', token.from);
-  }
+  applySecret(raw, env, origins, ['queue'], 'redisUrl', 'REDIS_URL', false);
+  applySecret(raw, env, origins, ['store'], 'authToken', 'ROOMCAST_STORE_AUTH_TOKEN', false);
   const brokers = endpointList(env, 'ROOMCAST_MQTT_BROKERS', 'broker', 'transports.mqtt');
   if (brokers) {
     section(raw, 'transports', 'mqtt').brokers = brokers;
@@ -199,15 +191,7 @@ function applyEnv(raw: Record<string, unknown>, env: Env, origins: Origins): voi
   for (const { section: name, env: vars } of PLATFORM_ENV) applyPlatformEnv(raw, env, origins, name, vars);
   set('ROOMCAST_HTTP_HOST', 'http.host', (v) => (section(raw, 'http').host = v));
   set('ROOMCAST_HTTP_PORT', 'http.port', (v) => (section(raw, 'http').port = /^\d+$/.test(v) ? Number(v) : v));
-  const fileHttp = raw.http as Record<string, unknown> | undefined;
-  if (typeof fileHttp === 'object' && fileHttp !== null && 'token' in fileHttp && !origins.has('http.token')) {
-    throw new ConfigError('http.token must not be written in the config file (it is a secret): set ROOMCAST_HTTP_TOKEN or ROOMCAST_HTTP_TOKEN_FILE instead');
-  }
-  const httpToken = secret(env, 'ROOMCAST_HTTP_TOKEN');
-  if (httpToken) {
-    section(raw, 'http').token = httpToken.value;
-    origins.set('http.token', httpToken.from);
-  }
+  applySecret(raw, env, origins, ['http'], 'token', 'ROOMCAST_HTTP_TOKEN', true);
   const relays = endpointList(env, 'ROOMCAST_NOSTR_RELAYS', 'relay', 'transports.nostr');
   if (relays) {
     section(raw, 'transports', 'nostr').relays = relays;
@@ -216,17 +200,31 @@ function applyEnv(raw: Record<string, unknown>, env: Env, origins: Origins): voi
 }
 
 /**
+ * Sets `<path>.<key>` from the secret VAR (or the file VAR_FILE names). With
+ * `refusedInFile`, a value written in the config file is an error: secrets
+ * would end up in backups and repositories.
+ */
+function applySecret(raw: Record<string, unknown>, env: Env, origins: Origins, path: readonly string[], key: string, variable: string, refusedInFile: boolean): void {
+  const dotted = [...path, key].join('.');
+  if (refusedInFile) {
+    let written: unknown = raw;
+    for (const p of path) written = (written as Record<string, unknown> | undefined)?.[p];
+    if (typeof written === 'object' && written !== null && key in written) {
+      throw new ConfigError(`${dotted} must not be written in the config file (it is a secret): set ${variable} or ${variable}_FILE instead`);
+    }
+  }
+  const s = secret(env, variable);
+  if (!s) return;
+  section(raw, ...path)[key] = s.value;
+  origins.set(dotted, s.from);
+}
+
+/**
  * A platform's environment variables (declared in its registry entry):
  * settings, secrets (refused in the file), and the platform switched on when
  * everything it needs is given and the file does not say `enabled: false`.
  */
 function applyPlatformEnv(raw: Record<string, unknown>, env: Env, origins: Origins, name: string, vars: PlatformEnv): void {
-  const fileSection = (raw.platforms as Record<string, unknown> | undefined)?.[name];
-  for (const [key, variable] of Object.entries(vars.secrets ?? {})) {
-    if (typeof fileSection === 'object' && fileSection !== null && key in fileSection) {
-      throw new ConfigError(`platforms.${name}.${key} must not be written in the config file (it is a secret): set ${variable} or ${variable}_FILE instead`);
-    }
-  }
   const target = () => section(raw, 'platforms', name);
   for (const [key, variable] of Object.entries(vars.settings ?? {})) {
     const v = env[variable];
@@ -234,12 +232,7 @@ function applyPlatformEnv(raw: Record<string, unknown>, env: Env, origins: Origi
     target()[key] = v;
     origins.set(`platforms.${name}.${key}`, `environment variable ${variable}`);
   }
-  for (const [key, variable] of Object.entries(vars.secrets ?? {})) {
-    const s = secret(env, variable);
-    if (!s) continue;
-    target()[key] = s.value;
-    origins.set(`platforms.${name}.${key}`, s.from);
-  }
+  for (const [key, variable] of Object.entries(vars.secrets ?? {})) applySecret(raw, env, origins, ['platforms', name], key, variable, true);
   const current = (raw.platforms as Record<string, Record<string, unknown> | undefined> | undefined)?.[name];
   if (vars.enabledBy && current && current.enabled === undefined && vars.enabledBy.every((k) => current[k] !== undefined && current[k] !== '')) {
     current.enabled = true;

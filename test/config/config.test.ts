@@ -152,3 +152,13 @@ describe('platform settings from the environment', () => {
     expect(() => loadConfig({ ROOMCAST_MATRIX_HOMESERVER_URL: 'ftp://hs', ROOMCAST_MATRIX_ACCESS_TOKEN: 'x' }, {}, other)).toThrow(/homeserverUrl \(environment variable ROOMCAST_MATRIX_HOMESERVER_URL\)/);
   });
 });
+
+describe('the HTTP access token', () => {
+  it('comes from ROOMCAST_HTTP_TOKEN or its file, and is refused in the config file without being shown', async () => {
+    const cwd = await tmp();
+    await writeFile(join(cwd, 'token'), 'http-token-from-a-file-123\n');
+    expect(loadConfig({ ROOMCAST_HTTP_TOKEN_FILE: join(cwd, 'token') }, {}, cwd).config.http.token).toBe('http-token-from-a-file-123');
+    await writeFile(join(cwd, 'roomcast.yaml'), 'http:\n  token: written-here-0123456789\n');
+    expect(() => loadConfig({}, {}, cwd)).toThrow(/^http\.token must not be written in the config file \(it is a secret\): set ROOMCAST_HTTP_TOKEN or ROOMCAST_HTTP_TOKEN_FILE instead$/);
+  });
+});
