@@ -10,9 +10,9 @@ import { encodeMagnet } from '../identity/magnet.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { OncePerWindow } from '../observability/rejections.js';
-import type { Platform, RoomEditEvent, RoomEvent, RoomMembershipEvent, RoomMessageEvent } from '../platforms/platform.js';
+import type { Platform, RoomCommandEvent, RoomEditEvent, RoomEvent, RoomMembershipEvent, RoomMessageEvent } from '../platforms/platform.js';
 import type { Store } from '../store/store.js';
-import { handleCommand, parseCommand } from './commands/index.js';
+import { COMMAND_SPECS, handleCommand, parseCommand, specOf } from './commands/index.js';
 import { nameBasedUuid } from './copies.js';
 import type { BridgeStatus } from './commands/index.js';
 import { receiveForRoom } from './inbound.js';
@@ -85,7 +85,8 @@ export class Bridge {
   async start(broadcasters: RoomBroadcasters, platforms: readonly Platform[]): Promise<void> {
     this.broadcasters = broadcasters;
     await Promise.all((await this.o.directory.all()).map((r) => broadcasters.get(r)));
-    await Promise.all(platforms.map((p) => p.start((e) => this.onEvent(e))));
+    const commands = COMMAND_SPECS.map(({ usage, description }) => ({ usage, description }));
+    await Promise.all(platforms.map((p) => p.start((e) => this.onEvent(e), { commands })));
   }
 
   /**
@@ -104,6 +105,9 @@ export class Bridge {
         return this.onEdit(e);
       case 'membership':
         return this.onMembership(e);
+      case 'command':
+        if (e.fromSelf) return;
+        return this.onNativeCommand(e);
       case 'reaction':
       case 'redaction':
         return;
@@ -113,7 +117,7 @@ export class Bridge {
   private async onMessage(e: RoomMessageEvent): Promise<void> {
     const command = e.attachments?.length ? undefined : parseCommand(e.text, this.o.commandPrefix);
     if (command) {
-      await this.answer(e, command);
+      await this.o.writer.post(e.room, { text: await this.answer(e, command), notice: true });
       return;
     }
     await this.relay(e, relayedText(e, e.replyTo ? await this.quoted(e) : undefined));
@@ -210,7 +214,19 @@ export class Bridge {
     });
   }
 
-  private async answer(e: RoomMessageEvent, parsed: NonNullable<ReturnType<typeof parseCommand>>): Promise<void> {
+  /**
+   * A command run through the platform's own interface (a slash command). An
+   * answer that concerns only the caller is private: reads, usage errors and
+   * refusals; a change a moderator made is said to the whole room.
+   */
+  private async onNativeCommand(e: RoomCommandEvent): Promise<void> {
+    const parsed = parseCommand(`${this.o.commandPrefix} ${e.text}`, this.o.commandPrefix)!;
+    const reply = await this.answer(e, parsed);
+    const shared = parsed.ok && specOf(parsed.command.kind).moderatorOnly && e.sender.level === 'moderator';
+    await e.respond(reply, { private: !shared });
+  }
+
+  private async answer(e: RoomMessageEvent | RoomCommandEvent, parsed: NonNullable<ReturnType<typeof parseCommand>>): Promise<string> {
     let reply: string;
     if (!parsed.ok) {
       reply = parsed.error;
@@ -232,7 +248,7 @@ export class Bridge {
         maxReplyChars: this.o.writer.platform(e.room.platform).capabilities.maxMessageChars,
       });
     }
-    await this.o.writer.post(e.room, { text: reply, notice: true });
+    return reply;
   }
 
   private async track(task: () => Promise<void>, what: string): Promise<void> {

@@ -17,7 +17,7 @@ export const BridgeConfigSchema = z
     receipts: z.enum(['reactions', 'notice', 'both', 'off']).default('both'),
     /** Reaction for "delivered on at least one transport". */
     deliveredReaction: z.string().min(1).max(16).default('✔️'),
-    /** Reaction for "acknowledged" (where a notice cannot show it, or in reactions mode). */
+    /** Reaction for "acknowledged by a contact" (reactions and both modes; in notice mode only where the notice cannot be edited). */
     ackedReaction: z.string().min(1).max(16).default('📬'),
     /** A message from someone who is not a contact of the room: post it marked as unknown, or drop it. */
     unknownSenders: z.enum(['post', 'drop']).default('post'),

@@ -66,28 +66,69 @@ export async function isInboundTurn(store: Store, owner: string, uuid: string): 
   return !entry || entry.state !== 'queued' || store.rooms.isInboxTurn(entry);
 }
 
-/** Worker side: posts one inbox entry into its room, once (call it in the entry's turn: isInboundTurn). */
+/** At most this many waiting messages are gathered into one post. */
+const MAX_GATHERED = 50;
+
+/**
+ * Worker side: posts one inbox entry into its room, once (call it in the
+ * entry's turn: isInboundTurn).
+ *
+ * Bursts: when the room's write budget is spent and the post had to wait for
+ * its slot, the messages that queued up behind it from the same contact are
+ * gathered into the same post (one per line, in order, within the platform's
+ * length), and all of them are marked posted with it. A burst of 30 into a
+ * room that takes 5 writes per 5 s thus arrives in a few posts within seconds,
+ * not in 30 posts over half a minute. Without a wait, one message is one post.
+ */
 export async function processInbound(owner: string, uuid: string, d: { store: Store; writer: RoomWriter }): Promise<void> {
   const entry = await d.store.rooms.getInbox(owner, uuid);
   if (!entry || entry.state !== 'queued') return;
-  const message = await d.store.getMessage(owner, entry.messageUuid, entry.peer);
-  if (!message) {
+  const first = await loadPost(d.store, entry);
+  if (!first) {
     await d.store.rooms.setInboxState(owner, uuid, 'failed');
     return;
   }
-  const contact = await d.store.findContactByKey(owner, message.peer);
-  const who = `${contact ? contact.name : `⚠ unknown sender ${npubOf(decodeMagnet(message.fromMagnetLink))}`}${message.verified ? '' : ' (unverified)'}`;
   const room = { platform: platformId(entry.platform), roomId: entry.roomId };
   // The platform shows the author with each post (a bold name, a webhook's name): leave room for it.
-  const max = Math.max(1, d.writer.platform(entry.platform).capabilities.maxMessageChars - who.length - 2);
-  const chunks = split(message.content, max);
-  let first: string | undefined;
-  for (const [i, chunk] of chunks.entries()) {
-    // Keyed, so a worker that dies between posting and recording posts nothing twice.
-    const id = await d.writer.post(room, { text: chunk, author: who, idempotencyKey: `in-${owner}-${uuid}-${i}` });
-    first ??= id;
+  const max = Math.max(1, d.writer.platform(entry.platform).capabilities.maxMessageChars - first.who.length - 2);
+  const chunks = split(first.text, max);
+  if (chunks.length > 1) {
+    let firstId: string | undefined;
+    for (const [i, chunk] of chunks.entries()) {
+      // Keyed, so a worker that dies between posting and recording posts nothing twice.
+      const id = await d.writer.post(room, { text: chunk, author: first.who, idempotencyKey: `in-${owner}-${uuid}-${i}` });
+      firstId ??= id;
+    }
+    await d.store.rooms.setInboxState(owner, uuid, 'posted', firstId);
+    return;
   }
-  await d.store.rooms.setInboxState(owner, uuid, 'posted', first);
+  let gathered: string[] = [uuid];
+  const id = await d.writer.postGathered(room, async (waited) => {
+    const lines = [first.text];
+    gathered = [uuid];
+    if (waited) {
+      for (const next of await d.store.rooms.queuedInboxAfter(entry, MAX_GATHERED - 1)) {
+        const post = await loadPost(d.store, next);
+        const length = lines.reduce((n, l) => n + l.length + 1, 0) + (post?.text.length ?? 0);
+        if (!post || next.owner !== owner || post.who !== first.who || length > max) break;
+        lines.push(post.text);
+        gathered.push(next.uuid);
+      }
+    }
+    // The key names the whole group: a retry that gathers differently posts again rather than lose a message.
+    const key = gathered.length === 1 ? `in-${owner}-${uuid}-0` : `in-${owner}-${uuid}-x${gathered.length}`;
+    return { text: lines.join('\n'), author: first.who, idempotencyKey: key };
+  });
+  await d.store.rooms.setInboxPosted(owner, gathered, id);
+}
+
+/** An inbox entry's text and how its author is shown, or undefined when its message is gone. */
+async function loadPost(store: Store, entry: InboxEntry): Promise<{ text: string; who: string } | undefined> {
+  const message = await store.getMessage(entry.owner, entry.messageUuid, entry.peer);
+  if (!message) return undefined;
+  const contact = await store.findContactByKey(entry.owner, message.peer);
+  const who = `${contact ? contact.name : `⚠ unknown sender ${npubOf(decodeMagnet(message.fromMagnetLink))}`}${message.verified ? '' : ' (unverified)'}`;
+  return { text: message.content, who };
 }
 
 /** Splits text into posts of at most `max` characters, at line or word breaks where it can: nothing is cut off. */

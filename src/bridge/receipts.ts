@@ -1,9 +1,11 @@
 /**
  * Delivery receipts in the room, on the message they are about: a reaction
- * once any transport delivered it to anyone, and a compact notice ("✓ nostr
- * 3/3 245ms · ✓ MQTT 3/3 12ms · ✗ XMTP timeout") that is edited as retries
- * and acks come in, or, where a platform cannot edit, a second reaction for
- * the ack. What could not be delivered after the last attempt is always said
+ * once any transport delivered it to anyone, a second once a contact
+ * acknowledged it, and a compact notice, posted as a reply to the message
+ * ("✓ nostr 3/3 245ms · ✓ MQTT 3/3 12ms · ✗ XMTP timeout") and edited as
+ * retries and acks come in (bridge.receipts picks reactions, the notice, or
+ * both; where a platform cannot edit, the ack reaction stands in for the
+ * edit). What could not be delivered after the last attempt is always said
  * in the room, whatever the mode: never a silent loss.
  *
  * Receipts must fit the room's write budget and never hold a message up:
@@ -23,7 +25,7 @@
  */
 import type { Logger } from '../observability/logger.js';
 import { platformId, platformMessageId, roomKey } from '../platforms/platform.js';
-import type { RoomRef } from '../platforms/platform.js';
+import type { PlatformMessageId, RoomRef } from '../platforms/platform.js';
 import type { OutboxEntry } from '../store/rooms.js';
 import type { Receipt, SendResult, Store } from '../store/store.js';
 import { mergeParts, reached, receiptText } from './receipt-text.js';
@@ -106,7 +108,7 @@ export class RoomReceipts {
   async refused(entry: OutboxEntry, why: string): Promise<void> {
     const room: RoomRef = { platform: platformId(entry.platform), roomId: entry.roomId };
     try {
-      await this.writer.post(room, { text: `✗ Not sent: “${quote(entry.text)}”: ${why}`, notice: true, idempotencyKey: `refused-${entry.uuid}` });
+      await this.writer.post(room, { text: `✗ Not sent: “${quote(entry.text)}”: ${why}`, notice: true, idempotencyKey: `refused-${entry.uuid}`, ...replyTo(entry) });
     } catch (err) {
       this.log.warn({ uuid: entry.uuid, err: (err as Error).message }, 'could not tell the room a message was not sent');
     }
@@ -151,7 +153,7 @@ export class RoomReceipts {
       const r = await receiptFor(this.store, owner, entry.uuid);
       if (r.undelivered.length === 0) continue;
       // Never a silent loss: said at the 'high' priority, whatever the mode.
-      await this.writer.post(room, { text: `✗ Not delivered to ${r.undelivered.join(', ')}: “${quote(entry.text)}”\n${r.text}`, notice: true, idempotencyKey: `undelivered-${entry.uuid}` });
+      await this.writer.post(room, { text: `✗ Not delivered to ${r.undelivered.join(', ')}: “${quote(entry.text)}”\n${r.text}`, notice: true, idempotencyKey: `undelivered-${entry.uuid}`, ...replyTo(entry) });
     }
     if (this.opts.mode === 'off') return;
     // Messages already in a summary are shown by it; the rest, alone or (when the budget is short) summarized.
@@ -186,13 +188,14 @@ export class RoomReceipts {
       if (entry.receiptPostId) {
         noticeShowsAcks = await this.editIfChanged(room, entry.receiptPostId, text);
       } else {
-        const id = await this.writer.post(room, { text, notice: true, idempotencyKey: `receipt-${entry.uuid}` }, 'low');
+        const id = await this.writer.post(room, { text, notice: true, idempotencyKey: `receipt-${entry.uuid}`, ...replyTo(entry) }, 'low');
         await this.store.rooms.setOutboxReceiptPost(entry.uuid, id);
         this.remember(id, text);
         noticeShowsAcks = true;
       }
     }
-    if (r.acked && (mode === 'reactions' || !noticeShowsAcks)) await this.reactOnce(room, target, entry.uuid, this.opts.ackedReaction);
+    // Reactions show the state at a glance (reactions, both); a notice alone gets the ack reaction only when it cannot show the ack itself.
+    if (r.acked && (mode !== 'notice' || !noticeShowsAcks)) await this.reactOnce(room, target, entry.uuid, this.opts.ackedReaction);
   }
 
   /** One notice for messages whose receipts the room cannot afford one by one. */
@@ -292,6 +295,11 @@ async function receiptFor(store: Store, owner: string, roomUuid: string): Promis
     undelivered: contacts.filter((c) => !c.reached).map((c) => c.name),
     contacts,
   };
+}
+
+/** A receipt is about the person's message: shown as a reply to it where the platform has replies. */
+function replyTo(entry: OutboxEntry): { replyTo: PlatformMessageId } {
+  return { replyTo: platformMessageId(entry.platformMessageId) };
 }
 
 function quote(text: string): string {

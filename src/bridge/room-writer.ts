@@ -35,6 +35,21 @@ export class RoomWriter {
     return this.paced(p, room, () => p.post(room, msg), priority);
   }
 
+  /**
+   * Posts what `compose` builds once the room's slot is granted: `waited` is
+   * true when the room's write budget was spent and the post had to wait, so
+   * the caller may gather what piled up meanwhile into this one post (bursts
+   * into a room become fewer posts instead of a queue of minutes).
+   */
+  postGathered(room: RoomRef, compose: (waited: boolean) => Promise<RoomPost>, priority: WritePriority = 'high'): Promise<PlatformMessageId> {
+    const p = this.platform(room.platform);
+    let waitedOnce = false;
+    return this.paced(p, room, async (waited) => {
+      waitedOnce ||= waited;
+      return p.post(room, await compose(waitedOnce));
+    }, priority);
+  }
+
   /** Reacts where the platform supports reactions; false where it does not. */
   async react(room: RoomRef, target: PlatformMessageId, emoji: string, priority: WritePriority = 'high'): Promise<boolean> {
     const p = this.platform(room.platform);
@@ -60,7 +75,7 @@ export class RoomWriter {
     return limiter;
   }
 
-  private async paced<T>(p: Platform, room: RoomRef, write: () => Promise<T>, priority: WritePriority): Promise<T> {
+  private async paced<T>(p: Platform, room: RoomRef, write: (waited: boolean) => Promise<T>, priority: WritePriority): Promise<T> {
     const limiter = this.limiter(p);
     const key = roomKey(room);
     for (let attempt = 0; ; attempt++) {

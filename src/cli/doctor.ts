@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import WebSocket from 'ws';
 import { redactUrl } from '../common/redact-url.js';
+import { platformProbes } from '../platforms/registry.js';
 import type { LoadedConfig } from '../config/load.js';
 import { silentLogger } from '../observability/logger.js';
 import { openQueueBackend, EmbeddedQueueInUseError } from '../queue/index.js';
@@ -155,22 +156,9 @@ function probeRelay(url: string): Promise<void> {
 
 async function checkPlatforms(loaded: LoadedConfig): Promise<Row[]> {
   const rows: Row[] = [];
-  const matrix = loaded.config.platforms.matrix;
-  if (matrix.enabled && matrix.homeserverUrl && matrix.accessToken) {
-    const where = redactUrl(matrix.homeserverUrl);
-    try {
-      const { value: res, ms } = await timed(() =>
-        fetch(`${matrix.homeserverUrl!.replace(/\/$/, '')}/_matrix/client/v3/account/whoami`, { headers: { authorization: `Bearer ${matrix.accessToken}` }, signal: AbortSignal.timeout(TIMEOUT_MS) }),
-      );
-      const body = (await res.json().catch(() => ({}))) as { user_id?: string; errcode?: string };
-      rows.push(
-        res.ok && body.user_id
-          ? { check: 'matrix', verdict: 'ok', detail: `${where}: signed in as ${body.user_id}, ${ms} ms`, needed: true }
-          : { check: 'matrix', verdict: 'fail', detail: `${where}: the access token was refused (${body.errcode ?? `HTTP ${res.status}`})`, needed: true },
-      );
-    } catch (err) {
-      rows.push({ check: 'matrix', verdict: 'fail', detail: `${where}: ${message(err)}`, needed: true });
-    }
+  for (const { section, run } of platformProbes(loaded.config.platforms, TIMEOUT_MS)) {
+    const { value: r, ms } = await timed(run);
+    rows.push({ check: section, verdict: r.ok ? 'ok' : 'fail', detail: r.ok ? `${r.detail}, ${ms} ms` : r.detail, needed: true });
   }
   if (rows.length === 0) rows.push({ check: 'platforms', verdict: 'warn', detail: 'none enabled: no rooms would be bridged', needed: false });
   return rows;

@@ -30,7 +30,8 @@ type Out = (s: string) => void;
  */
 export const NO_PLATFORM_NOTICE = [
   'No rooms are bridged: no chat platform is configured (the `platforms` section of the config).',
-  'To bridge Matrix rooms, set ROOMCAST_MATRIX_HOMESERVER_URL and ROOMCAST_MATRIX_ACCESS_TOKEN (README: "Matrix rooms"); Discord comes next.',
+  'To bridge Matrix rooms, set ROOMCAST_MATRIX_HOMESERVER_URL and ROOMCAST_MATRIX_ACCESS_TOKEN (README: "Matrix rooms");',
+  'to bridge Discord channels, set ROOMCAST_DISCORD_TOKEN (README: "Discord channels").',
   'Meanwhile the service identity listens and acknowledges on every transport.',
 ].join('\n');
 

@@ -152,8 +152,43 @@ export interface RoomMembershipEvent {
   readonly at: number;
 }
 
+/**
+ * A person ran one of the bot's commands through the platform's own command
+ * interface (Discord's slash commands), not by writing a message. The bridge
+ * runs it as it runs `<prefix> <text>` and answers through `respond`.
+ */
+export interface RoomCommandEvent extends AuthoredEvent {
+  readonly kind: 'command';
+  /** The command line as a person would type it after the prefix: 'contact add carol magnet:?…'. */
+  readonly text: string;
+  /**
+   * Answers the person who ran the command; call it once. `private`: only
+   * that person sees the answer, where the platform can show it so (Discord's
+   * ephemeral replies); elsewhere it is posted in the room. Never mentions
+   * anyone. Rejects when the platform can no longer answer.
+   */
+  respond(text: string, opts: { readonly private: boolean }): Promise<void>;
+}
+
 /** Everything a platform reports from its rooms: a union on `kind`. */
-export type RoomEvent = RoomMessageEvent | RoomEditEvent | RoomReactionEvent | RoomRedactionEvent | RoomMembershipEvent;
+export type RoomEvent = RoomMessageEvent | RoomEditEvent | RoomReactionEvent | RoomRedactionEvent | RoomMembershipEvent | RoomCommandEvent;
+
+/**
+ * One bot command, as platforms with a native command interface declare it
+ * (Discord registers slash commands from these). The usage grammar is the
+ * text commands' own: words, then `<required>` and `[optional]` arguments,
+ * e.g. 'contact add <name> <magnet>' or 'receipts [n]'.
+ */
+export interface CommandDeclaration {
+  readonly usage: string;
+  readonly description: string;
+}
+
+/** What the bridge tells a platform when it starts it. */
+export interface PlatformStartOptions {
+  /** The bot's commands, for platforms that register them natively; others ignore them. */
+  readonly commands?: readonly CommandDeclaration[];
+}
 
 /** What the bot writes into a room. */
 export interface RoomPost {
@@ -166,6 +201,12 @@ export interface RoomPost {
   readonly author?: string;
   /** Post as a notice (Matrix `m.notice`; other bots must not answer it). Default false. */
   readonly notice?: boolean;
+  /**
+   * The message this post is about (a receipt's notice is about the person's
+   * message): shown as a reply where the platform has replies, ignored where
+   * it has not.
+   */
+  readonly replyTo?: PlatformMessageId;
   /**
    * Posts at most once per key and room: posting again with the same key (a
    * worker that crashed after posting, a retry) writes nothing and resolves
@@ -266,7 +307,7 @@ export interface Platform {
    * bridge's job, in one place for every platform. An `onEvent` that throws
    * is logged by the adapter; it does not stop delivery.
    */
-  start(onEvent: (e: RoomEvent) => Promise<void>): Promise<void>;
+  start(onEvent: (e: RoomEvent) => Promise<void>, opts?: PlatformStartOptions): Promise<void>;
   /**
    * Writes one message into a room and resolves with its id. Must not split,
    * queue or wait for a rate limit: text over `maxMessageChars` rejects with

@@ -82,14 +82,17 @@ export class RoomRateLimiter {
    * settled: the platform counts a write from when it arrived, which is
    * after we started it, so our window never starts earlier than the
    * platform's. A write that rejects still counts (the platform may have seen it).
+   * `write` learns whether it had to wait for its slot (the key's budget was
+   * spent), so a caller can gather what piled up meanwhile into one write.
    */
-  async schedule<T>(key: string, write: () => Promise<T>, priority: WritePriority = 'high'): Promise<T> {
+  async schedule<T>(key: string, write: (waited: boolean) => Promise<T>, priority: WritePriority = 'high'): Promise<T> {
     const s = this.state(key);
     s.busy++;
     try {
+      const asked = this.now();
       const slot = await this.grant(s, priority);
       try {
-        return await write();
+        return await write(slot.at > asked);
       } finally {
         slot.at = Math.max(slot.at, this.now());
       }

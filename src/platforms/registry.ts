@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { DiscordPlatformConfigSchema } from './discord/config.js';
 import { MatrixPlatformConfigSchema } from './matrix/config.js';
 import { MemoryPlatformConfigSchema } from './memory/config.js';
 import { MemoryPlatform } from './memory/memory-platform.js';
@@ -31,6 +32,13 @@ export interface PlatformEnv {
   readonly enabledBy?: readonly string[];
 }
 
+/** What `roomcast doctor` learns of a platform's account. */
+export interface PlatformProbe {
+  readonly ok: boolean;
+  /** One line: where, and who is signed in or why not (no secrets). */
+  readonly detail: string;
+}
+
 interface PlatformEntry<K extends string, S extends z.ZodType<{ enabled: boolean }>> {
   /** The config section's key under `platforms`. */
   readonly section: K;
@@ -38,6 +46,8 @@ interface PlatformEntry<K extends string, S extends z.ZodType<{ enabled: boolean
   readonly env?: PlatformEnv;
   /** Async, so a platform's library is loaded only when the platform is on. */
   create(config: z.output<S>, ctx: PlatformContext): Platform | Promise<Platform>;
+  /** Signs in without starting anything, for `roomcast doctor`; never rejects (an unreachable server is `ok: false`). */
+  probe?(config: z.output<S>, timeoutMs: number): Promise<PlatformProbe>;
 }
 
 function entry<const K extends string, S extends z.ZodType<{ enabled: boolean }>>(e: PlatformEntry<K, S>): PlatformEntry<K, S> {
@@ -55,6 +65,18 @@ export const PLATFORMS = [
       enabledBy: ['homeserverUrl', 'accessToken'],
     },
     create: async (c, ctx) => new (await quietly(() => import('./matrix/matrix-platform.js'))).MatrixPlatform(c, { state: ctx.state('matrix'), log: ctx.log, metrics: ctx.metrics }),
+    probe: async (c, ms) => (await import('./matrix/probe.js')).probeMatrix(c, ms),
+  }),
+  entry({
+    section: 'discord',
+    schema: DiscordPlatformConfigSchema,
+    env: {
+      settings: { apiUrl: 'ROOMCAST_DISCORD_API_URL' },
+      secrets: { token: 'ROOMCAST_DISCORD_TOKEN' },
+      enabledBy: ['token'],
+    },
+    create: async (c, ctx) => new (await import('./discord/discord-platform.js')).DiscordPlatform(c, { state: ctx.state('discord'), log: ctx.log, metrics: ctx.metrics }),
+    probe: async (c, ms) => (await import('./discord/probe.js')).probeDiscord(c, ms),
   }),
 ] as const;
 
@@ -67,6 +89,16 @@ export const PLATFORM_SECTIONS = Object.fromEntries(PLATFORMS.map((p) => [p.sect
 export const PLATFORM_ENV: ReadonlyArray<{ readonly section: string; readonly env: PlatformEnv }> = PLATFORMS.flatMap((p) =>
   'env' in p && p.env ? [{ section: p.section, env: p.env }] : [],
 );
+
+/** The probe of every enabled platform that has one, in registry order (see PlatformEntry.probe). */
+export function platformProbes(config: Readonly<Record<string, { enabled: boolean }>>, timeoutMs: number): Array<{ section: string; run: () => Promise<PlatformProbe> }> {
+  return PLATFORMS.flatMap((p) => {
+    const section = config[p.section];
+    if (!section?.enabled || !('probe' in p)) return [];
+    const probe = p.probe as (c: unknown, ms: number) => Promise<PlatformProbe>;
+    return [{ section: p.section, run: () => probe(p.schema.parse(section), timeoutMs) }];
+  });
+}
 
 /** Every enabled platform, in registry order. */
 export async function createPlatforms(config: Readonly<Record<string, { enabled: boolean }>>, ctx: PlatformContext): Promise<Platform[]> {

@@ -155,6 +155,10 @@ export interface RoomStore {
   isInboxTurn(entry: Pick<InboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<boolean>;
   /** The (owner, uuid) of the room's first still-queued inbox entry after `seq`. */
   nextQueuedInbox(entry: Pick<InboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<{ owner: string; uuid: string } | undefined>;
+  /** The room's queued inbox entries after `entry`, in order, at most `limit`. */
+  queuedInboxAfter(entry: Pick<InboxEntry, 'platform' | 'roomId' | 'seq'>, limit: number): Promise<InboxEntry[]>;
+  /** Marks entries of one owner posted, all in one post, in one statement. */
+  setInboxPosted(owner: string, uuids: readonly string[], platformMessageId: string): Promise<void>;
   /**
    * Queued outbox and inbox entries (every room, oldest first, at most
    * `limit`): the recovery sweep checks each still has its job.
@@ -335,6 +339,24 @@ export class LibsqlRoomStore implements RoomStore {
       `SELECT owner, uuid FROM room_inbox WHERE platform = ? AND room_id = ? AND state = 'queued' AND seq > ? ORDER BY seq LIMIT 1`,
       [e.platform, e.roomId, e.seq],
       (r) => ({ owner: str(r, 'owner'), uuid: str(r, 'uuid') }),
+    );
+  }
+
+  async queuedInboxAfter(e: Pick<InboxEntry, 'platform' | 'roomId' | 'seq'>, limit: number): Promise<InboxEntry[]> {
+    const rs = await this.db.read({
+      sql: `SELECT ${INBOX_COLS} FROM room_inbox WHERE platform = ? AND room_id = ? AND state = 'queued' AND seq > ? ORDER BY seq LIMIT ?`,
+      args: [e.platform, e.roomId, e.seq, limit],
+    });
+    return rs.rows.map(inbox);
+  }
+
+  async setInboxPosted(owner: string, uuids: readonly string[], platformMessageId: string): Promise<void> {
+    if (uuids.length === 0) return;
+    await this.db.write((w) =>
+      w.execute({
+        sql: `UPDATE room_inbox SET state = 'posted', platform_message_id = ? WHERE owner = ? AND uuid IN (${uuids.map(() => '?').join(', ')})`,
+        args: [platformMessageId, owner, ...uuids],
+      }),
     );
   }
 

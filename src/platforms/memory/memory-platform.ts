@@ -156,7 +156,12 @@ export class MemoryPlatform implements Platform {
     if (earlier) return earlier;
     const text = msg.author === undefined ? msg.text : `${msg.author}: ${msg.text}`;
     const timeline = this.writable(room, text);
-    const entry = this.append(timeline, room, this.bot, text, { notice: msg.notice ?? false, fromSelf: true, ...(msg.author === undefined ? {} : { author: msg.author }) });
+    const entry = this.append(timeline, room, this.bot, text, {
+      notice: msg.notice ?? false,
+      fromSelf: true,
+      ...(msg.author === undefined ? {} : { author: msg.author }),
+      ...(msg.replyTo === undefined ? {} : { replyTo: msg.replyTo }),
+    });
     if (key !== undefined) this.posted.set(key, entry.id);
     this.enqueue({ event: toEvent(entry) });
     return entry.id;
@@ -229,6 +234,25 @@ export class MemoryPlatform implements Platform {
     this.changed();
     await this.deliver({ kind: 'redaction', room, id, target, sender: toSender(sender), fromSelf: false, at: this.now() });
     return id;
+  }
+
+  /**
+   * A person runs a bot command natively (as Discord's slash commands do);
+   * `text` is the line after the prefix. Resolves with the bot's answer: a
+   * private one is seen by that person only, a shared one is also posted in
+   * the room (and counts against its rate limit).
+   */
+  async command(room: RoomRef, sender: SenderInput, text: string): Promise<{ text: string; private: boolean }> {
+    this.timelineOf(room);
+    let answer: { text: string; private: boolean } | undefined;
+    const respond = async (reply: string, opts: { private: boolean }) => {
+      if (answer) throw new Error('a command is answered once');
+      if (!opts.private) await this.post(room, { text: reply, notice: true });
+      answer = { text: reply, private: opts.private };
+    };
+    await this.deliver({ kind: 'command', room, id: this.newId(), sender: toSender(sender), text, respond, fromSelf: false, at: this.now() });
+    if (!answer) throw new Error(`the command "${text}" was not answered`);
+    return answer;
   }
 
   /** The bot is invited into (joined) or removed from (kicked, banned) a room by `by`. */
