@@ -25,7 +25,7 @@ import { catchUp } from './catch-up.js';
 import type { DiscordPlatformConfig } from './config.js';
 import { editEvent, isRoomChannel, messageEvent, RawUpdateSchema } from './events.js';
 import type { RawUpdate, Self } from './events.js';
-import { answerInteraction, channelOf, interactionLevel, isSlashCommand, RawInteractionSchema } from './interactions.js';
+import { answerInteraction, channelOf, isSlashCommand, levelFromPermissions, RawInteractionSchema } from './interactions.js';
 import type { RawInteraction } from './interactions.js';
 import { commandLine, slashCommandBody } from './slash-commands.js';
 import { DiscordWriter } from './writes.js';
@@ -271,7 +271,10 @@ export class DiscordPlatform implements Platform {
     if (!raw) return; // no edited_timestamp: a link preview or a server's echo, not an edit
     this.pendingEdits.delete(m.id);
     const e = editEvent(raw, m, room, m.partial ? unknownSender() : await this.sender(m), this.self());
-    if (e) await this.deliver(e);
+    // An update that repeats an edit (same edit time: a preview added later, a server's echo) is not a new edit.
+    if (!e || this.wasDelivered(room.roomId, e.id)) return;
+    this.markDelivered(room.roomId, e.id);
+    await this.deliver(e);
   }
 
   private async onReaction(room: RoomRef, target: string, emoji: string | null, userId: string, added: boolean): Promise<void> {
@@ -306,13 +309,15 @@ export class DiscordPlatform implements Platform {
       return;
     }
     const user = i.member?.user;
-    const guild = i.guild_id ? this.client.guilds.cache.get(i.guild_id) : undefined;
-    const sender: RoomSender = {
-      id: user?.id ?? 'unknown',
-      displayName: i.member?.nick ?? user?.global_name ?? user?.username ?? 'someone',
-      level: interactionLevel(i, this.config.moderatorRole, (id) => guild?.roles.cache.get(id)?.name),
-    };
     this.inRoom(channel, async (room) => {
+      // A moderator role is checked on the member; so is everything when the server sent no permissions.
+      const quick = this.config.moderatorRole === undefined ? levelFromPermissions(i) : undefined;
+      const member = quick === undefined && user && !channel.isDMBased() ? await channel.guild.members.fetch(user.id).catch(() => null) : null;
+      const sender: RoomSender = {
+        id: user?.id ?? 'unknown',
+        displayName: i.member?.nick ?? user?.global_name ?? user?.username ?? 'someone',
+        level: quick ?? this.level(member, channel),
+      };
       const respond = async (answer: string, opts: { private: boolean }) => {
         this.writable({ text: answer });
         try {

@@ -7,7 +7,7 @@
  * those servers). Discord allows 3 s to answer; an answer later than that
  * is posted in the channel instead, so it is never lost.
  */
-import { DiscordAPIError, InteractionResponseType, InteractionType, MessageFlags, PermissionFlagsBits, Routes } from 'discord.js';
+import { DiscordAPIError, HTTPError, InteractionResponseType, InteractionType, MessageFlags, PermissionFlagsBits, Routes } from 'discord.js';
 import type { REST } from 'discord.js';
 import { z } from 'zod';
 import type { SenderLevel } from '../platform.js';
@@ -28,7 +28,7 @@ export const RawInteractionSchema = z.object({
     .object({
       user: z.object({ id: SNOWFLAKE, username: z.string(), global_name: z.string().nullish() }),
       nick: z.string().nullish(),
-      roles: z.array(SNOWFLAKE),
+      roles: z.array(SNOWFLAKE).optional(),
       permissions: z.string().regex(/^\d+$/).optional(),
     })
     .optional(),
@@ -46,24 +46,30 @@ export function channelOf(i: RawInteraction): string | undefined {
 }
 
 /**
- * The caller's level: a member of `moderatorRole` (by id or name) when set,
- * else whoever has Manage Channels (or Administrator) in the channel — the
- * permissions Discord computed for it and sent with the interaction.
+ * The caller's level from the permissions Discord computed for the channel
+ * and sent with the interaction: Manage Channels (or Administrator) makes a
+ * moderator. Undefined when the server sent none (the caller then looks the
+ * member up).
  */
-export function interactionLevel(i: RawInteraction, moderatorRole: string | undefined, roleName: (id: string) => string | undefined): SenderLevel {
-  const m = i.member;
-  if (!m) return 'member';
-  if (moderatorRole !== undefined) return m.roles.some((r) => r === moderatorRole || roleName(r) === moderatorRole) ? 'moderator' : 'member';
-  const perms = BigInt(m.permissions ?? '0');
-  return (perms & (PermissionFlagsBits.ManageChannels | PermissionFlagsBits.Administrator)) !== 0n ? 'moderator' : 'member';
+export function levelFromPermissions(i: RawInteraction): SenderLevel | undefined {
+  const perms = i.member?.permissions;
+  if (perms === undefined) return undefined;
+  return (BigInt(perms) & (PermissionFlagsBits.ManageChannels | PermissionFlagsBits.Administrator)) !== 0n ? 'moderator' : 'member';
 }
 
-/** Answers an interaction once; rejects with `expired: true` when Discord no longer takes the answer. */
+/**
+ * Answers an interaction once; rejects with `expired: true` when Discord no
+ * longer takes the answer. A private (ephemeral) answer the server refuses
+ * (HTTP 400 or 500) is sent again as a plain one: some Discord-compatible servers
+ * fail on ephemeral answers, and an answer shown to the channel beats none
+ * (no answer of ours holds anything private: they concern the room).
+ */
 export async function answerInteraction(rest: REST, i: RawInteraction, text: string, isPrivate: boolean): Promise<void> {
   const data = { content: neutraliseMentions(text), allowed_mentions: NO_MENTIONS, ...(isPrivate ? { flags: MessageFlags.Ephemeral } : {}) };
   try {
     await rest.post(Routes.interactionCallback(i.id, i.token), { body: { type: InteractionResponseType.ChannelMessageWithSource, data }, auth: false });
   } catch (err) {
+    if (isPrivate && (err instanceof DiscordAPIError || err instanceof HTTPError) && (err.status === 400 || err.status === 500) && (err as { code?: unknown }).code !== 40060) return answerInteraction(rest, i, text, false);
     // 10062 Unknown interaction: answered after its 3 s; 40060: already answered.
     if (err instanceof DiscordAPIError && (err.code === 10062 || err.code === 40060 || err.status === 404)) throw Object.assign(new Error('the interaction expired'), { expired: true });
     throw err;
