@@ -52,6 +52,20 @@ async function scenario(bridge: Partial<BridgeConfig>, platform = new MemoryPlat
 }
 
 describe('receipt modes', () => {
+  it('both: ✔️ and 📬 on the message, and the notice posted as a reply to it, edited with the ack', async () => {
+    const { b, room, id, close } = await scenario({ receipts: 'both' });
+    try {
+      await waitForRoom(b.platform, () => b.platform.reactions(room, id).some((r) => r.emoji === '📬'), 'the ack reaction', 10_000);
+      expect(b.platform.reactions(room, id).map((r) => r.emoji).sort()).toEqual(['✔️', '📬'].sort());
+      const notices = b.platform.botPosts(room).filter((e) => e.notice && e.text.includes('receipt please'));
+      expect(notices).toHaveLength(1);
+      expect(notices[0]!.replyTo).toBe(id);
+      await waitForRoom(b.platform, () => b.platform.message(room, notices[0]!.id).text.includes('acknowledged via'), 'the notice to show the ack', 10_000);
+    } finally {
+      await close();
+    }
+  });
+
   it('reactions: ✔️ for delivered and 📬 for acknowledged, no notice', async () => {
     const { b, room, id, close } = await scenario({ receipts: 'reactions' });
     try {

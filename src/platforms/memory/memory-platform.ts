@@ -239,15 +239,16 @@ export class MemoryPlatform implements Platform {
   /**
    * A person runs a bot command natively (as Discord's slash commands do);
    * `text` is the line after the prefix. Resolves with the bot's answer: a
-   * private one is seen by that person only, a shared one is also posted in
-   * the room (and counts against its rate limit).
+   * private one is seen by that person only, a shared one is also shown in
+   * the room (an answer, not a write: it does not count against the rate limit).
    */
   async command(room: RoomRef, sender: SenderInput, text: string): Promise<{ text: string; private: boolean }> {
     this.timelineOf(room);
     let answer: { text: string; private: boolean } | undefined;
     const respond = async (reply: string, opts: { private: boolean }) => {
       if (answer) throw new Error('a command is answered once');
-      if (!opts.private) await this.post(room, { text: reply, notice: true });
+      // Shown to the room as the answer to the command, like Discord's: not a channel write, so not paced.
+      if (!opts.private) this.enqueue({ event: toEvent(this.append(this.timelineOf(room), room, this.bot, reply, { notice: true, fromSelf: true })) });
       answer = { text: reply, private: opts.private };
     };
     await this.deliver({ kind: 'command', room, id: this.newId(), sender: toSender(sender), text, respond, fromSelf: false, at: this.now() });
