@@ -1,6 +1,6 @@
 /**
- * A transparent HTTP proxy in front of a server (a Matrix homeserver, fake or
- * real) that can answer chosen requests itself instead, e.g. with the 429
+ * A transparent HTTP proxy in front of a server (a Matrix homeserver or a
+ * Discord API, fake or real) that can answer chosen requests itself instead, e.g. with the 429
  * a busy homeserver sends. Everything else is forwarded byte for byte,
  * long-polls included. Listens on a free port.
  */
@@ -15,6 +15,8 @@ export interface Fault {
   times: number;
   readonly status: number;
   readonly body: unknown;
+  /** Extra response headers (Discord's Retry-After, for one). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface FaultProxy {
@@ -44,7 +46,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       fault.times--;
       injected.push({ method, path, status: fault.status });
       req.resume();
-      res.writeHead(fault.status, { 'content-type': 'application/json' }).end(JSON.stringify(fault.body));
+      res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers }).end(JSON.stringify(fault.body));
       return;
     }
     forwarded.push({ method, path });
