@@ -203,9 +203,6 @@ export class DiscordPlatform implements Platform {
       void this.registerCommands(g);
       for (const ch of g.channels.cache.values()) this.inRoom(ch, async (room) => this.deliver({ kind: 'membership', room, joined: true, reason: 'invited', at: Date.now() }));
     });
-    c.on(Events.GuildDelete, (g) => {
-      for (const ch of g.channels.cache.values()) this.inRoom(ch, async (room) => this.deliver({ kind: 'membership', room, joined: false, reason: 'kicked', at: Date.now() }));
-    });
     c.on(Events.ChannelDelete, (ch) => this.inRoom(ch, async (room) => this.deliver({ kind: 'membership', room, joined: false, reason: 'left', at: Date.now() })));
     c.on(Events.ThreadDelete, (ch) => this.inRoom(ch, async (room) => this.deliver({ kind: 'membership', room, joined: false, reason: 'left', at: Date.now() })));
   }
@@ -291,6 +288,11 @@ export class DiscordPlatform implements Platform {
       if (!raw.data.edited_timestamp) return;
       if (this.pendingEdits.size >= MAX_PENDING_EDITS) this.pendingEdits.delete(this.pendingEdits.keys().next().value!);
       this.pendingEdits.set(raw.data.id, raw.data);
+    } else if (packet.t === 'GUILD_DELETE') {
+      // Read here, before discord.js drops the server's channels: a server left (not one that is only unavailable) takes its rooms along.
+      const d = packet.d as { id?: unknown; unavailable?: unknown } | undefined;
+      const g = typeof d?.id === 'string' && d.unavailable !== true ? this.client.guilds.cache.get(d.id) : undefined;
+      for (const ch of g?.channels.cache.values() ?? []) this.inRoom(ch, async (room) => this.deliver({ kind: 'membership', room, joined: false, reason: 'kicked', at: Date.now() }));
     } else if (packet.t === 'INTERACTION_CREATE') {
       const raw = RawInteractionSchema.safeParse(packet.d);
       if (!raw.success) return this.reject('malformed INTERACTION_CREATE');
