@@ -99,7 +99,9 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       .addHelpText(
         'after',
         '\nChat platforms come from the config file and the environment. Matrix rooms are bridged when\n' +
-          'ROOMCAST_MATRIX_HOMESERVER_URL and ROOMCAST_MATRIX_ACCESS_TOKEN (or ..._TOKEN_FILE) are set.',
+          'ROOMCAST_MATRIX_HOMESERVER_URL and ROOMCAST_MATRIX_ACCESS_TOKEN (or ..._TOKEN_FILE) are set;\n' +
+          'Discord channels when ROOMCAST_DISCORD_TOKEN (or ..._TOKEN_FILE) is set (a Discord-compatible\n' +
+          'server: ROOMCAST_DISCORD_API_URL).',
       ),
   ).action(async (o) => startService(o, out, 'all'));
 

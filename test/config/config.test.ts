@@ -161,4 +161,27 @@ describe('the HTTP access token', () => {
     await writeFile(join(cwd, 'roomcast.yaml'), 'http:\n  token: written-here-0123456789\n');
     expect(() => loadConfig({}, {}, cwd)).toThrow(/^http\.token must not be written in the config file \(it is a secret\): set ROOMCAST_HTTP_TOKEN or ROOMCAST_HTTP_TOKEN_FILE instead$/);
   });
+
+  it('turns Discord on with the bot token alone (env or file), points it at another API, and refuses the token or a bad id in the file', async () => {
+    const cwd = await tmp();
+    expect(loadConfig({}, {}, cwd).config.platforms.discord.enabled).toBe(false);
+    const on = loadConfig({ ROOMCAST_DISCORD_TOKEN: 'bot.token' }, {}, cwd).config.platforms.discord;
+    expect(on).toMatchObject({ enabled: true, token: 'bot.token', apiUrl: 'https://discord.com/api', slashCommands: true });
+    await writeFile(join(cwd, 'token'), 'from.file\n');
+    await writeFile(join(cwd, 'roomcast.yaml'), 'platforms:\n  discord:\n    channels: ["123456789012345678"]\n    moderatorRole: Helpers\n');
+    const fromFile = loadConfig({ ROOMCAST_DISCORD_TOKEN_FILE: join(cwd, 'token'), ROOMCAST_DISCORD_API_URL: 'http://127.0.0.1:13001/api' }, {}, cwd).config.platforms.discord;
+    expect(fromFile).toMatchObject({ enabled: true, token: 'from.file', apiUrl: 'http://127.0.0.1:13001/api', channels: ['123456789012345678'], moderatorRole: 'Helpers' });
+
+    await writeFile(join(cwd, 'roomcast.yaml'), 'platforms:\n  discord:\n    token: leaked.bot.token\n');
+    expect(() => loadConfig({}, {}, cwd)).toThrow(/platforms\.discord\.token must not be written in the config file.*ROOMCAST_DISCORD_TOKEN/s);
+    try {
+      loadConfig({}, {}, cwd);
+    } catch (e) {
+      expect((e as Error).message).not.toContain('leaked.bot.token');
+    }
+    await writeFile(join(cwd, 'roomcast.yaml'), 'platforms:\n  discord:\n    guilds: ["general"]\n');
+    expect(() => loadConfig({ ROOMCAST_DISCORD_TOKEN: 'x' }, {}, cwd)).toThrow(/platforms\.discord\.guilds\.0 .*server id/);
+    await writeFile(join(cwd, 'roomcast.yaml'), 'platforms:\n  discord:\n    enabled: true\n');
+    expect(() => loadConfig({}, {}, cwd)).toThrow(/platforms\.discord\.token .*ROOMCAST_DISCORD_TOKEN/);
+  });
 });

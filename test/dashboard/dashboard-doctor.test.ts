@@ -11,6 +11,7 @@ import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeDiscord } from '../fakes/discord/index.js';
 import { startFakeHomeserver } from '../fakes/matrix/index.js';
 import type { FakeHomeserver } from '../fakes/matrix/index.js';
 import { roomcast } from '../cli/cli-process.js';
@@ -67,6 +68,25 @@ describe('roomcast doctor', () => {
     expect(bad.code).toBe(1);
     expect(rowOf(bad.stdout, 'matrix')).toMatch(/^✗ matrix .*the access token was refused \(M_UNKNOWN_TOKEN\)$/);
     expect(bad.stdout + bad.stderr).not.toContain('syt_not_a_real_token');
+  });
+
+  it('checks the Discord bot token with GET /users/@me: signed in, or refused (exit 1) without showing the token', async () => {
+    const discord = await startFakeDiscord();
+    try {
+      const acc = discord.bootstrap();
+      const dataDir = await mkdtemp(join(tmpdir(), 'rc-doctor-'));
+      const args = ['doctor', '--data-dir', dataDir, '--mqtt', net.brokers[0]!.url];
+      const good = await roomcast(args, tmpdir(), { ROOMCAST_DISCORD_API_URL: acc.api_url, ROOMCAST_DISCORD_TOKEN: acc.bot.token });
+      expect(good.code, good.stdout).toBe(0);
+      expect(rowOf(good.stdout, 'discord')).toMatch(new RegExp(`^✓ discord +${acc.api_url.replace(/[.]/g, '\\.')}: signed in as smokebot \\(${acc.bot.id}\\), \\d+ ms$`));
+      const bad = await roomcast(args, tmpdir(), { ROOMCAST_DISCORD_API_URL: acc.api_url, ROOMCAST_DISCORD_TOKEN: 'not.a.real-token' });
+      expect(bad.code).toBe(1);
+      expect(rowOf(bad.stdout, 'discord')).toMatch(/^✗ discord .*the bot token was refused/);
+      expect(bad.stdout + bad.stderr).not.toContain('not.a.real-token');
+      expect(good.stdout + good.stderr).not.toContain(acc.bot.token);
+    } finally {
+      await discord.close();
+    }
   });
 
   it('fails (exit 1) when another program holds the HTTP port', async () => {
