@@ -23,6 +23,7 @@ const BOT_PERMS = Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES | Perm.READ_MESSAGE_HIS
 
 let fake: FakeDiscord;
 let bot: ReturnType<FakeDiscord['createBot']>;
+let aliceToken: string;
 let alice: DiscordPerson; // owner
 let bob: DiscordPerson; // member
 let carla: DiscordPerson; // member with the Helpers role
@@ -62,6 +63,7 @@ const texts = () => events.flatMap((e) => (e.kind === 'message' ? [e.text] : [])
 beforeAll(async () => {
   fake = await startFakeDiscord();
   const a = fake.createUser('alice');
+  aliceToken = a.token;
   const b = fake.createUser('bob');
   const c = fake.createUser('carla');
   bot = fake.createBot('roomcast');
@@ -108,6 +110,23 @@ describe('Discord platform (fake Discord)', () => {
     await waitFor(() => events.some((e) => e.kind === 'edit'), 'the edit');
     // The fake sends an update without edited_timestamp after every message (as Spacebar does): none of those became an edit.
     expect(events.filter((e) => e.kind === 'edit')).toMatchObject([{ target: id, text: 'hello again' }]);
+  });
+
+  it('delivers a reply with what it answers, and a file with its name, size, type and a URL that serves it', async () => {
+    const asked = await alice.say(general, 'what time?');
+    await bob.say(general, 'at six', { replyTo: asked });
+    const form = new FormData();
+    form.append('payload_json', JSON.stringify({ content: 'the plan', attachments: [{ id: 0, filename: 'plan.txt' }] }));
+    form.append('files[0]', new Blob(['six o’clock, by the river'], { type: 'text/plain' }), 'plan.txt');
+    const res = await fetch(`${fake.apiUrl}/v9/channels/${general}/messages`, { method: 'POST', headers: { authorization: aliceToken }, body: form });
+    expect(res.ok).toBe(true);
+    await waitFor(() => texts().includes('the plan'), 'the file message');
+    const reply = events.find((e) => e.kind === 'message' && e.text === 'at six');
+    expect(reply).toMatchObject({ replyTo: { id: asked, excerpt: 'what time?' } });
+    const file = events.find((e) => e.kind === 'message' && e.text === 'the plan');
+    const [att] = file?.kind === 'message' ? (file.attachments ?? []) : [];
+    expect(att).toMatchObject({ name: 'plan.txt', size: Buffer.byteLength('six o’clock, by the river'), mimeType: expect.stringContaining('text/plain') });
+    expect(await (await fetch(att!.url)).text()).toBe('six o’clock, by the river');
   });
 
   it('bridges only the configured channels', async () => {
