@@ -141,7 +141,7 @@ describe('Discord platform (fake Discord)', () => {
     const text = `@everyone @here <@${alice.id}> <@&${helpers}>`;
     const ids = [await platform.post(room(where), { text }), await platform.post(room(where), { text, author: 'carol' }), await platform.post(room(where), { text, notice: true })];
     for (const id of ids) expect(fake.messages(where).find((m) => m.id === id)!.content).toBe(`@${ZWJ}everyone @${ZWJ}here <@${ZWJ}${alice.id}> <@${ZWJ}&${helpers}>`);
-    expect(fake.pings().filter((p) => ids.includes(p.messageId))).toEqual([]);
+    expect(fake.pings().filter((p) => (ids as string[]).includes(p.messageId))).toEqual([]);
     const writes = fake.requests.filter((r) => r.method === 'POST' && (r.path.includes('/messages') || r.path.startsWith('/webhooks/')));
     for (const r of writes.slice(-3)) expect((r.body as { allowed_mentions?: unknown }).allowed_mentions).toMatchObject({ parse: [] });
   });

@@ -22,6 +22,7 @@ import { redactUrl } from '../../common/redact-url.js';
 import { MessageTooLongError, PlatformCapabilitiesSchema, platformId, platformMessageId } from '../platform.js';
 import type { CommandDeclaration, Platform, PlatformCapabilities, PlatformId, PlatformMessageId, PlatformStartOptions, PlatformStateStore, PlatformStatus, RoomEvent, RoomPost, RoomRef, RoomSender, SenderLevel } from '../platform.js';
 import { catchUp } from './catch-up.js';
+import { ChannelLanes } from './channel-lanes.js';
 import type { DiscordPlatformConfig } from './config.js';
 import { editEvent, isRoomChannel, messageEvent, RawUpdateSchema } from './events.js';
 import type { RawUpdate, Self } from './events.js';
@@ -66,10 +67,7 @@ export class DiscordPlatform implements Platform {
   private commands: readonly CommandDeclaration[] = [];
   private stopped = false;
   private botId: Promise<string> | undefined;
-  /** Per channel: the tail of its delivery queue. */
-  private readonly lanes = new Map<string, Promise<void>>();
-  /** Per channel: ids delivered lately, so a caught-up message is not delivered again live (or the reverse). */
-  private readonly delivered = new Map<string, Set<string>>();
+  private readonly lanes = new ChannelLanes();
   private readonly pendingEdits = new Map<string, RawUpdate>();
   private state: { connected: boolean; since: number; lastError?: { message: string; at: number } } = { connected: false, since: Date.now() };
 
@@ -173,7 +171,7 @@ export class DiscordPlatform implements Platform {
     if (this.stopped) return;
     this.stopped = true;
     await this.client.destroy();
-    await Promise.all([...this.lanes.values()]);
+    await this.lanes.idle();
     this.handler = undefined;
   }
 
@@ -236,13 +234,11 @@ export class DiscordPlatform implements Platform {
   private inRoom(channel: Channel | null | undefined, work: (room: RoomRef) => Promise<void>): void {
     if (!channel || !this.roomAllowed(channel)) return;
     const room: RoomRef = { platform: this.id, roomId: channel.id };
-    const run = (this.lanes.get(channel.id) ?? Promise.resolve()).then(() => (this.stopped ? undefined : work(room))).catch((err: unknown) => {
-      this.log.error({ channel: channel.id, err: describe(err) }, 'Discord: could not handle a channel event');
-    });
-    this.lanes.set(channel.id, run);
-    void run.finally(() => {
-      if (this.lanes.get(channel.id) === run) this.lanes.delete(channel.id);
-    });
+    this.lanes.run(
+      channel.id,
+      () => (this.stopped ? Promise.resolve() : work(room)),
+      (err) => this.log.error({ channel: channel.id, err: describe(err) }, 'Discord: could not handle a channel event'),
+    );
   }
 
   private guildAllowed(guildId: string): boolean {
@@ -256,10 +252,9 @@ export class DiscordPlatform implements Platform {
   }
 
   private async onMessage(room: RoomRef, m: Message): Promise<void> {
-    if (this.wasDelivered(room.roomId, m.id)) return;
+    if (!this.lanes.once(room.roomId, m.id)) return;
     const e = messageEvent(m, this.id, await this.sender(m), this.self());
     if (e) await this.deliver(e);
-    this.markDelivered(room.roomId, m.id);
     await this.deps.state.set(`seen:${room.roomId}`, m.id);
   }
 
@@ -269,9 +264,7 @@ export class DiscordPlatform implements Platform {
     this.pendingEdits.delete(m.id);
     const e = editEvent(raw, m, room, m.partial ? unknownSender() : await this.sender(m), this.self());
     // An update that repeats an edit (same edit time: a preview added later, a server's echo) is not a new edit.
-    if (!e || this.wasDelivered(room.roomId, e.id)) return;
-    this.markDelivered(room.roomId, e.id);
-    await this.deliver(e);
+    if (e && this.lanes.once(room.roomId, e.id)) await this.deliver(e);
   }
 
   private async onReaction(room: RoomRef, target: string, emoji: string | null, userId: string, added: boolean): Promise<void> {
@@ -356,17 +349,6 @@ export class DiscordPlatform implements Platform {
     if (this.client.user) return Promise.resolve(this.client.user.id);
     this.botId ??= this.client.rest.get(Routes.user('@me')).then((u) => String((u as { id?: unknown }).id));
     return this.botId;
-  }
-
-  private wasDelivered(channelId: string, id: string): boolean {
-    return this.delivered.get(channelId)?.has(id) ?? false;
-  }
-
-  private markDelivered(channelId: string, id: string): void {
-    let set = this.delivered.get(channelId);
-    if (!set) this.delivered.set(channelId, (set = new Set()));
-    set.add(id);
-    if (set.size > 500) set.delete(set.values().next().value!);
   }
 
   private async deliver(e: RoomEvent): Promise<void> {
