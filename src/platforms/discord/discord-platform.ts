@@ -17,7 +17,7 @@ import type { Channel, Guild, GuildMember, Message, PartialMessage } from 'disco
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { OncePerWindow } from '../../observability/rejections.js';
-import { backoffDelay } from '../../common/backoff.js';
+import { retryWithBackoff, waitAtMost } from '../../common/backoff.js';
 import { redactUrl } from '../../common/redact-url.js';
 import { MessageTooLongError, PlatformCapabilitiesSchema, platformId, platformMessageId } from '../platform.js';
 import type { CommandDeclaration, Platform, PlatformCapabilities, PlatformId, PlatformMessageId, PlatformStartOptions, PlatformStateStore, PlatformStatus, RoomEvent, RoomPost, RoomRef, RoomSender, SenderLevel } from '../platform.js';
@@ -125,26 +125,18 @@ export class DiscordPlatform implements Platform {
   private async connect(): Promise<void> {
     const ready = new Promise<void>((resolve) => this.client.once(Events.ClientReady, () => resolve()));
     await this.client.login(this.config.token);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([ready, new Promise((r) => (timer = setTimeout(r, READY_WAIT_MS)))]);
-    clearTimeout(timer);
+    await waitAtMost(ready, READY_WAIT_MS);
   }
 
   private async keepConnecting(): Promise<void> {
-    for (let attempt = 0; !this.stopped; attempt++) {
-      await new Promise((r) => setTimeout(r, backoffDelay(attempt, RETRY_MIN_MS, RETRY_MAX_MS) * (0.5 + Math.random() / 2)));
-      if (this.stopped) return;
-      try {
-        await this.connect();
-        return;
-      } catch (err) {
-        this.recordError(err);
-        if (isRefusedToken(err)) {
-          this.log.error({ err: describe(err) }, 'Discord: the bot token is refused; Discord is not bridged until roomcast restarts with a valid one');
-          return;
-        }
-      }
-    }
+    const connected = await retryWithBackoff(() => this.connect(), {
+      minMs: RETRY_MIN_MS,
+      maxMs: RETRY_MAX_MS,
+      stopped: () => this.stopped,
+      onError: (err) => this.recordError(err),
+      isFinal: isRefusedToken,
+    });
+    if (!connected && !this.stopped) this.log.error('Discord: the bot token is refused; Discord is not bridged until roomcast restarts with a valid one');
   }
 
   async post(room: RoomRef, msg: RoomPost): Promise<PlatformMessageId> {

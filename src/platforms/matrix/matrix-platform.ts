@@ -14,7 +14,7 @@ import { LogService, LogLevel } from 'matrix-bot-sdk';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { OncePerWindow } from '../../observability/rejections.js';
-import { backoffDelay } from '../../common/backoff.js';
+import { retryWithBackoff, waitAtMost } from '../../common/backoff.js';
 import { redactUrl } from '../../common/redact-url.js';
 import { MessageTooLongError, PlatformCapabilitiesSchema, platformId, platformMessageId, RateLimitedError } from '../platform.js';
 import type { Platform, PlatformCapabilities, PlatformId, PlatformMessageId, PlatformStateStore, PlatformStatus, RoomEvent, RoomPost, RoomRef, RoomSender } from '../platform.js';
@@ -125,27 +125,19 @@ export class MatrixPlatform implements Platform {
     this.userId = await this.client.getUserId();
     const synced = new Promise<void>((resolve) => (this.firstBatch = resolve));
     await this.client.start(SYNC_FILTER);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([synced, new Promise((r) => (timer = setTimeout(r, FIRST_SYNC_WAIT_MS)))]);
-    clearTimeout(timer);
+    await waitAtMost(synced, FIRST_SYNC_WAIT_MS);
     this.log.info({ user: this.userId, homeserver: this.where }, 'Matrix: syncing');
   }
 
   private async keepConnecting(): Promise<void> {
-    for (let attempt = 0; !this.stopped; attempt++) {
-      await new Promise((r) => setTimeout(r, backoffDelay(attempt, RETRY_MIN_MS, RETRY_MAX_MS) * (0.5 + Math.random() / 2)));
-      if (this.stopped) return;
-      try {
-        await this.connect();
-        return;
-      } catch (err) {
-        this.recordError(err);
-        if (isRefusedToken(err)) {
-          this.log.error({ err: describe(err) }, 'Matrix: the homeserver refuses the access token; Matrix rooms are not bridged until roomcast restarts with a valid one');
-          return;
-        }
-      }
-    }
+    const connected = await retryWithBackoff(() => this.connect(), {
+      minMs: RETRY_MIN_MS,
+      maxMs: RETRY_MAX_MS,
+      stopped: () => this.stopped,
+      onError: (err) => this.recordError(err),
+      isFinal: isRefusedToken,
+    });
+    if (!connected && !this.stopped) this.log.error('Matrix: the homeserver refuses the access token; Matrix rooms are not bridged until roomcast restarts with a valid one');
   }
 
   async post(room: RoomRef, msg: RoomPost): Promise<PlatformMessageId> {
