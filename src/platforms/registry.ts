@@ -22,6 +22,13 @@ export interface PlatformContext {
   readonly metrics: Metrics;
 }
 
+/** What an adapter is built with (the platform's own slice of the context). */
+export interface PlatformDeps {
+  readonly state: PlatformStateStore;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+}
+
 /** How environment variables set keys of a platform's section (read by the config loader). */
 export interface PlatformEnv {
   /** Plain settings: key → variable. */

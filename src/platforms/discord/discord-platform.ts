@@ -15,12 +15,13 @@
 import { Client, Events, GatewayIntentBits, Partials, PermissionFlagsBits, Routes } from 'discord.js';
 import type { Channel, Guild, GuildMember, Message, PartialMessage } from 'discord.js';
 import type { Logger } from '../../observability/logger.js';
-import type { Metrics } from '../../observability/metrics.js';
 import { OncePerWindow } from '../../observability/rejections.js';
+import { ConnectionState } from '../connection-state.js';
+import type { PlatformDeps } from '../registry.js';
 import { retryWithBackoff, waitAtMost } from '../../common/backoff.js';
 import { redactUrl } from '../../common/redact-url.js';
 import { MessageTooLongError, PlatformCapabilitiesSchema, platformId, platformMessageId } from '../platform.js';
-import type { CommandDeclaration, Platform, PlatformCapabilities, PlatformId, PlatformMessageId, PlatformStartOptions, PlatformStateStore, PlatformStatus, RoomEvent, RoomPost, RoomRef, RoomSender, SenderLevel } from '../platform.js';
+import type { CommandDeclaration, Platform, PlatformCapabilities, PlatformId, PlatformMessageId, PlatformStartOptions, PlatformStatus, RoomEvent, RoomPost, RoomRef, RoomSender, SenderLevel } from '../platform.js';
 import { catchUp } from './catch-up.js';
 import { ChannelLanes } from './channel-lanes.js';
 import type { DiscordPlatformConfig } from './config.js';
@@ -49,11 +50,8 @@ const RETRY_MAX_MS = 60_000;
 /** Raw edits waiting for discord.js to apply them (bounded: an update for an unknown channel is never consumed). */
 const MAX_PENDING_EDITS = 1000;
 
-export interface DiscordPlatformDeps {
-  readonly state: PlatformStateStore;
-  readonly log: Logger;
-  readonly metrics: Metrics;
-}
+/** What the adapter is built with (registry.ts). */
+export type DiscordPlatformDeps = PlatformDeps;
 
 export class DiscordPlatform implements Platform {
   readonly id: PlatformId = platformId('discord');
@@ -69,7 +67,7 @@ export class DiscordPlatform implements Platform {
   private botId: Promise<string> | undefined;
   private readonly lanes = new ChannelLanes();
   private readonly pendingEdits = new Map<string, RawUpdate>();
-  private state: { connected: boolean; since: number; lastError?: { message: string; at: number } } = { connected: false, since: Date.now() };
+  private readonly connection = new ConnectionState();
 
   constructor(
     private readonly config: DiscordPlatformConfig,
@@ -156,7 +154,7 @@ export class DiscordPlatform implements Platform {
 
   status(): PlatformStatus {
     const who = this.client.user ? `${this.client.user.username} (${this.client.user.id})` : 'not logged in';
-    return { connected: this.state.connected, since: this.state.since, detail: `${who} on ${this.where}`, ...(this.state.lastError ? { lastError: this.state.lastError } : {}) };
+    return this.connection.status(`${who} on ${this.where}`);
   }
 
   async stop(): Promise<void> {
@@ -172,12 +170,12 @@ export class DiscordPlatform implements Platform {
   private listen(): void {
     const c = this.client;
     c.on(Events.ShardReady, () => {
-      this.state = { connected: true, since: Date.now() };
+      this.connection.up();
       this.log.info({ user: c.user?.id, api: this.where, guilds: c.guilds.cache.size }, 'Discord: connected');
       void this.afterReady();
     });
-    c.on(Events.ShardResume, () => (this.state = { ...this.state, connected: true, since: Date.now() }));
-    c.on(Events.ShardDisconnect, () => (this.state = { ...this.state, connected: false, since: Date.now() }));
+    c.on(Events.ShardResume, () => this.connection.up());
+    c.on(Events.ShardDisconnect, () => this.connection.down());
     c.on(Events.ShardError, (err) => this.recordError(err));
     c.on(Events.Error, (err) => this.recordError(err));
     c.on(Events.Raw, (packet: { t?: unknown; d?: unknown }) => this.onRaw(packet));
@@ -363,7 +361,7 @@ export class DiscordPlatform implements Platform {
   }
 
   private recordError(err: unknown): void {
-    this.state = { connected: false, since: this.state.connected ? Date.now() : this.state.since, lastError: { message: describe(err), at: Date.now() } };
+    this.connection.failed(describe(err));
   }
 }
 

@@ -12,12 +12,13 @@
  */
 import { LogService, LogLevel } from 'matrix-bot-sdk';
 import type { Logger } from '../../observability/logger.js';
-import type { Metrics } from '../../observability/metrics.js';
 import { OncePerWindow } from '../../observability/rejections.js';
+import { ConnectionState } from '../connection-state.js';
+import type { PlatformDeps } from '../registry.js';
 import { retryWithBackoff, waitAtMost } from '../../common/backoff.js';
 import { redactUrl } from '../../common/redact-url.js';
 import { MessageTooLongError, PlatformCapabilitiesSchema, platformId, platformMessageId, RateLimitedError } from '../platform.js';
-import type { Platform, PlatformCapabilities, PlatformId, PlatformMessageId, PlatformStateStore, PlatformStatus, RoomEvent, RoomPost, RoomRef, RoomSender } from '../platform.js';
+import type { Platform, PlatformCapabilities, PlatformId, PlatformMessageId, PlatformStatus, RoomEvent, RoomPost, RoomRef, RoomSender } from '../platform.js';
 import { SyncingClient, SyncStopped, StoreSyncStorage } from './client.js';
 import { mayInvite } from './config.js';
 import type { MatrixPlatformConfig } from './config.js';
@@ -55,11 +56,8 @@ const SYNC_FILTER = {
 const ENCRYPTED_NOTICE =
   'This room is end-to-end encrypted, and roomcast cannot read encrypted rooms yet: nothing here is bridged. Use an unencrypted room to bridge it.';
 
-export interface MatrixPlatformDeps {
-  readonly state: PlatformStateStore;
-  readonly log: Logger;
-  readonly metrics: Metrics;
-}
+/** What the adapter is built with (registry.ts). */
+export type MatrixPlatformDeps = PlatformDeps;
 
 export class MatrixPlatform implements Platform {
   readonly id: PlatformId = platformId('matrix');
@@ -76,7 +74,7 @@ export class MatrixPlatform implements Platform {
   /** The sync event being handled; `stop` waits for it. */
   private current: Promise<void> = Promise.resolve();
   private firstBatch: () => void = () => undefined;
-  private state: { connected: boolean; since: number; lastError?: { message: string; at: number } } = { connected: false, since: Date.now() };
+  private readonly connection = new ConnectionState();
 
   constructor(
     private readonly config: MatrixPlatformConfig,
@@ -89,7 +87,7 @@ export class MatrixPlatform implements Platform {
     this.client = new SyncingClient(config.homeserverUrl, config.accessToken, new StoreSyncStorage(deps.state), {
       onEvent: (name, roomId, event) => this.onSyncEvent(name, roomId, event),
       onBatch: () => {
-        if (!this.state.connected) this.state = { ...this.state, connected: true, since: Date.now() };
+        this.connection.up();
         this.firstBatch();
       },
       onSyncError: (err) => this.recordError(err),
@@ -161,13 +159,7 @@ export class MatrixPlatform implements Platform {
   }
 
   status(): PlatformStatus {
-    const who = this.userId ?? 'not signed in';
-    return {
-      connected: this.state.connected,
-      since: this.state.since,
-      detail: `${who} on ${this.where}`,
-      ...(this.state.lastError ? { lastError: this.state.lastError } : {}),
-    };
+    return this.connection.status(`${this.userId ?? 'not signed in'} on ${this.where}`);
   }
 
   async stop(): Promise<void> {
@@ -314,7 +306,7 @@ export class MatrixPlatform implements Platform {
   }
 
   private recordError(err: unknown): void {
-    this.state = { connected: false, since: this.state.connected ? Date.now() : this.state.since, lastError: { message: describe(err), at: Date.now() } };
+    this.connection.failed(describe(err));
   }
 }
 
