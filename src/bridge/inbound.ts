@@ -104,22 +104,38 @@ export async function processInbound(owner: string, uuid: string, d: { store: St
   }
   let gathered: string[] = [uuid];
   const id = await d.writer.postGathered(room, async (waited) => {
-    const lines = [first.text];
-    gathered = [uuid];
-    if (waited) {
-      for (const next of await d.store.rooms.queuedInboxAfter(entry, MAX_GATHERED - 1)) {
-        const post = await loadPost(d.store, next);
-        const length = lines.reduce((n, l) => n + l.length + 1, 0) + (post?.text.length ?? 0);
-        if (!post || next.owner !== owner || post.who !== first.who || length > max) break;
-        lines.push(post.text);
-        gathered.push(next.uuid);
-      }
-    }
-    // The key names the whole group: a retry that gathers differently posts again rather than lose a message.
-    const key = gathered.length === 1 ? `in-${owner}-${uuid}-0` : `in-${owner}-${uuid}-x${gathered.length}`;
-    return { text: lines.join('\n'), author: first.who, idempotencyKey: key };
+    const group = await gather(d.store, entry, first, max, waited);
+    gathered = [uuid, ...group.map((g) => g.uuid)];
+    // Recorded before the post is written, so a retry after a crash posts this same group under the same key.
+    await d.store.rooms.gatherInbox(owner, uuid, gathered.slice(1));
+    const text = [first.text, ...group.map((g) => g.text)].join('\n');
+    // A group's key differs from a lone post's: a retry that finds a lone post was written and then gathers shows that line twice, never loses the rest.
+    return { text, author: first.who, idempotencyKey: group.length === 0 ? `in-${owner}-${uuid}-0` : `in-${owner}-${uuid}-g` };
   });
   await d.store.rooms.setInboxPosted(owner, gathered, id);
+}
+
+/**
+ * The queued messages after `entry` that its post carries too: the group an
+ * earlier attempt recorded, exactly; else, when the post had to wait, the
+ * same contact's messages queued right behind it, while they fit in `max`.
+ */
+async function gather(store: Store, entry: InboxEntry, first: { text: string; who: string }, max: number, waited: boolean): Promise<Array<{ uuid: string; text: string }>> {
+  const after = await store.rooms.queuedInboxAfter(entry, MAX_GATHERED - 1);
+  const recorded = after.some((e) => e.gatheredInto === entry.uuid);
+  if (!recorded && !waited) return [];
+  const group: Array<{ uuid: string; text: string }> = [];
+  let length = first.text.length;
+  for (const next of after) {
+    // Consecutive only: stop at the first message that is not this post's to carry.
+    if (recorded ? next.gatheredInto !== entry.uuid : next.gatheredInto !== undefined) break;
+    const post = await loadPost(store, next);
+    if (!post || next.owner !== entry.owner || post.who !== first.who) break;
+    if (!recorded && length + 1 + post.text.length > max) break;
+    group.push({ uuid: next.uuid, text: post.text });
+    length += 1 + post.text.length;
+  }
+  return group;
 }
 
 /** An inbox entry's text and how its author is shown, or undefined when its message is gone. */

@@ -19,6 +19,8 @@ import type { RateLimit } from './platform.js';
 /** One write counted in a key's window; `at` moves to when the write settled (see `schedule`). */
 interface Slot {
   at: number;
+  /** The key's budget was spent (or the platform had asked us to wait) when this slot was asked for. */
+  readonly waited: boolean;
 }
 
 export type WritePriority = 'high' | 'low';
@@ -89,10 +91,9 @@ export class RoomRateLimiter {
     const s = this.state(key);
     s.busy++;
     try {
-      const asked = this.now();
       const slot = await this.grant(s, priority);
       try {
-        return await write(slot.at > asked);
+        return await write(slot.waited);
       } finally {
         slot.at = Math.max(slot.at, this.now());
       }
@@ -145,13 +146,13 @@ export class RoomRateLimiter {
 
   private async acquire(s: KeyState): Promise<Slot> {
     const { posts, perMs } = this.limit;
-    for (;;) {
+    for (let waited = false; ; waited = true) {
       const now = this.now();
       s.slots = s.slots.filter((slot) => slot.at > now - perMs);
       const full = s.slots.length >= posts ? Math.min(...s.slots.map((slot) => slot.at)) + perMs - now : 0;
       const wait = Math.max(full, s.blockedUntil - now);
       if (wait <= 0) {
-        const slot = { at: now };
+        const slot = { at: now, waited };
         s.slots.push(slot);
         return slot;
       }

@@ -18,6 +18,7 @@
 import type { Client } from '@libsql/client';
 import { MIGRATION_5 } from './migration-5.js';
 import { MIGRATION_6 } from './migration-6.js';
+import { MIGRATION_7 } from './migration-7.js';
 
 export interface Migration {
   readonly version: number;
@@ -308,6 +309,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   MIGRATION_5,
   MIGRATION_6,
+  MIGRATION_7,
 ];
 
 /** The schema version this code writes. */

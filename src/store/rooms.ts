@@ -62,6 +62,8 @@ export interface InboxEntry {
   readonly peer?: string;
   readonly state: InboxState;
   readonly platformMessageId?: string;
+  /** Set while queued when a post gathering several messages will carry this one: the uuid of that post's first message. */
+  readonly gatheredInto?: string;
 }
 
 /** An inbound message for a room's inbox. */
@@ -159,6 +161,8 @@ export interface RoomStore {
   queuedInboxAfter(entry: Pick<InboxEntry, 'platform' | 'roomId' | 'seq'>, limit: number): Promise<InboxEntry[]>;
   /** Marks entries of one owner posted, all in one post, in one statement. */
   setInboxPosted(owner: string, uuids: readonly string[], platformMessageId: string): Promise<void>;
+  /** Records that the post of `leader` will carry the queued entries `uuids` too (durable before the post is written). */
+  gatherInbox(owner: string, leader: string, uuids: readonly string[]): Promise<void>;
   /**
    * Queued outbox and inbox entries (every room, oldest first, at most
    * `limit`): the recovery sweep checks each still has its job.
@@ -174,7 +178,7 @@ export interface RoomStore {
 const ROOM_COLS = 'platform, room_id, owner, sealed_key, created_at';
 const ROOM_READ_COLS = `${ROOM_COLS}, left_at`;
 const OUTBOX_COLS = 'platform, room_id, seq, uuid, sender_id, sender_name, text, platform_message_id, created_at, state, receipt_post_id';
-const INBOX_COLS = 'platform, room_id, seq, owner, uuid, message_uuid, peer, state, platform_message_id';
+const INBOX_COLS = 'platform, room_id, seq, owner, uuid, message_uuid, peer, state, platform_message_id, gathered_into';
 
 function room(r: Row): RoomRecord {
   return compact({
@@ -218,6 +222,7 @@ function inbox(r: Row): InboxEntry {
     peer: optStr(r, 'peer'),
     state: str(r, 'state') as InboxState,
     platformMessageId: optStr(r, 'platform_message_id'),
+    gatheredInto: optStr(r, 'gathered_into'),
   });
 }
 
@@ -356,6 +361,16 @@ export class LibsqlRoomStore implements RoomStore {
       w.execute({
         sql: `UPDATE room_inbox SET state = 'posted', platform_message_id = ? WHERE owner = ? AND uuid IN (${uuids.map(() => '?').join(', ')})`,
         args: [platformMessageId, owner, ...uuids],
+      }),
+    );
+  }
+
+  async gatherInbox(owner: string, leader: string, uuids: readonly string[]): Promise<void> {
+    if (uuids.length === 0) return;
+    await this.db.write((w) =>
+      w.execute({
+        sql: `UPDATE room_inbox SET gathered_into = ? WHERE owner = ? AND state = 'queued' AND uuid IN (${uuids.map(() => '?').join(', ')})`,
+        args: [leader, owner, ...uuids],
       }),
     );
   }

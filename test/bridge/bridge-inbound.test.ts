@@ -42,6 +42,42 @@ describe('inbound posting', () => {
     await store.close();
   });
 
+  it('gathers what queued up behind a post that had to wait, and a retry after a crash posts that same group once', async () => {
+    const store = await openStore({ url: ':memory:' });
+    // One write per 300 ms: the second post in a row has to wait for its slot.
+    const platform = new MemoryPlatform({ capabilities: { rateLimit: { posts: 1, perMs: 300 } } });
+    await platform.start(async () => undefined);
+    const room = platform.room('!g');
+    const writer = new RoomWriter(new Map([[platform.id, platform]]), silentLogger());
+    const owner = generateIdentity();
+    const alice = generateIdentity();
+    await store.addContact({ owner: owner.xOnly, name: 'alice', magnetLink: encodeMagnet(alice), xOnly: alice.xOnly, ethAddress: alice.ethAddress });
+    const uuids: string[] = [];
+    for (const [i, text] of ['one', 'two', 'three', 'four'].entries()) {
+      const uuid = randomUUID();
+      uuids.push(uuid);
+      await store.recordInbound({ owner: owner.xOnly, uuid, peer: alice.xOnly, fromMagnetLink: encodeMagnet(alice), content: text, timestamp: i, verified: true, protocol: 'mqtt', endpoint: 'm', receivedAt: i });
+      await store.rooms.enqueueInbox({ platform: 'memory', roomId: '!g', owner: owner.xOnly, uuid });
+    }
+    const d = { store, writer };
+    await processInbound(owner.xOnly, uuids[0]!, d); // budget free: alone
+    await processInbound(owner.xOnly, uuids[1]!, d); // waits: takes 'three' and 'four' along
+    const posts = platform.botPosts(room).map((p) => p.text);
+    expect(posts).toEqual(['alice: one', 'alice: two\nthree\nfour']);
+    for (const u of uuids.slice(1)) expect((await store.rooms.getInbox(owner.xOnly, u))?.state).toBe('posted');
+
+    // As if the worker died after posting the group but before recording it: the retry finds the recorded group.
+    // By then the budget is free again: only the record makes the retry carry the same group.
+    for (const u of uuids.slice(1)) await store.rooms.setInboxState(owner.xOnly, u, 'queued');
+    await new Promise((r) => setTimeout(r, 350));
+    await processInbound(owner.xOnly, uuids[1]!, d);
+    for (const u of uuids.slice(2)) await processInbound(owner.xOnly, u, d);
+    expect(platform.botPosts(room).map((p) => p.text)).toEqual(posts);
+    expect(platform.rateLimitedWrites).toBe(0);
+    await platform.stop();
+    await store.close();
+  });
+
   it('splits long text at breaks and never loses characters', () => {
     expect(split('abc def ghi', 7)).toEqual(['abc def', 'ghi']);
     expect(split('x'.repeat(10), 4)).toEqual(['xxxx', 'xxxx', 'xx']);
