@@ -3,9 +3,11 @@
  * envelope we would accept is refused as its header arrives, before it is
  * buffered, and acknowledged so the broker does not send it again; packets
  * within the limit pass byte for byte. Unit tests of the filter, then a real
- * Mosquitto (MQTT 3.1.1, which cannot be told our limit).
+ * Mosquitto (MQTT 3.1.1, which cannot be told our limit). The same hook on
+ * mqtt.js's streams turns Nagle's algorithm off.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateIdentity } from '../../src/identity/keys.js';
 import type { Identity } from '../../src/identity/keys.js';
 import { encodeMagnet } from '../../src/identity/magnet.js';
@@ -132,6 +134,17 @@ describe('MQTT transport against a real broker', () => {
   function signed(from: Identity, to: Identity, text: string): string {
     return buildSignedEnvelope(from, to.xOnly, serializeChatMessage(newMessage(encodeMagnet(from), text)), Date.now(), true);
   }
+
+  it('turns Nagle’s algorithm off on its broker sockets (small packets, each publish waits for a PUBACK)', async () => {
+    const noDelay = vi.spyOn(Socket.prototype, 'setNoDelay');
+    try {
+      const node = await listening(generateIdentity());
+      await node.t.stop();
+      expect(noDelay).toHaveBeenCalledWith(true);
+    } finally {
+      noDelay.mockRestore();
+    }
+  });
 
   it('refuses an oversized payload unread, counts it, keeps working, and is not sent it again after a restart', async () => {
     const me = generateIdentity();

@@ -159,7 +159,8 @@ export class BrokerConnection {
    * this: it calls `client.streamBuilder` for each connection, so the client
    * is created with `manualConnect` and the field wrapped before the first
    * connect (mqtt is pinned exactly; test/transports/mqtt-hardening.test.ts
-   * fails if this stops working).
+   * fails if this stops working). The same hook turns Nagle's algorithm off
+   * on TCP and TLS sockets.
    */
   private guardStreams(client: MqttClient): void {
     const field = client as unknown as StreamBuilderField;
@@ -171,7 +172,10 @@ export class BrokerConnection {
         if (p.messageId !== undefined) this.stubs.add(p.messageId);
         this.opts.onOversized(p.bytes, this.endpoint);
       });
-      return new GuardedStream(open(c, o) as Duplex, filter);
+      const socket = open(c, o) as Duplex & { setNoDelay?: (on: boolean) => void };
+      // MQTT packets are small and each publish waits for its PUBACK: Nagle's algorithm would hold them back.
+      socket.setNoDelay?.(true);
+      return new GuardedStream(socket, filter);
     };
   }
 
