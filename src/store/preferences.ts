@@ -94,6 +94,9 @@ export async function applyStatedPreferences(
   peer: string,
   stated: ReadonlyArray<{ protocol: ProtocolId; cannotUse: boolean }>,
 ): Promise<void> {
+  // Peers state their preferences with every message and ack: a statement that changes nothing costs a read, not a commit.
+  const known = new Map((await loadPreferences(db.reader, owner, peer)).map((p) => [p.protocol, p.cannotUse]));
+  if (stated.every((s) => known.get(s.protocol) === s.cannotUse)) return;
   await db.write((w) =>
     w.transaction(async (tx) => {
       for (const s of stated) {

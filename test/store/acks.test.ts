@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import type { ProtocolId } from '../../src/protocol/chat-message.js';
+import { Db } from '../../src/store/db.js';
 import type { Store } from '../../src/store/index.js';
 import { FLAVOURS, inbound, okEndpoint, openFresh, outbound, report, xOnly } from './helpers.js';
 import type { Opened } from './helpers.js';
@@ -151,6 +152,29 @@ describe.each(FLAVOURS)('acks and channel preferences (%s)', (flavour) => {
       ['mqtt', 1, false],
       ['nostr', 2, false],
       ['xmtp', 3, false],
+    ]);
+  });
+
+  it('a stated preference that changes nothing is not written again (peers state them with every message)', async () => {
+    const store = await fresh();
+    const [owner, peer] = [xOnly(), xOnly()];
+    const stated = [
+      { protocol: 'mqtt' as const, cannotUse: false },
+      { protocol: 'xmtp' as const, cannotUse: true },
+    ];
+    await store.applyStatedPreferences(owner, peer, stated);
+    const writes = vi.spyOn(Db.prototype, 'write');
+    try {
+      await store.applyStatedPreferences(owner, peer, stated);
+      expect(writes).not.toHaveBeenCalled();
+      await store.applyStatedPreferences(owner, peer, [{ protocol: 'xmtp', cannotUse: false }]);
+      expect(writes).toHaveBeenCalledTimes(1);
+    } finally {
+      writes.mockRestore();
+    }
+    expect((await prefs(store, owner, peer)).map((p) => [p.protocol, p.cannotUse])).toEqual([
+      ['mqtt', false],
+      ['xmtp', false],
     ]);
   });
 
