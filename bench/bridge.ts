@@ -14,6 +14,8 @@
  *   --rate R       the fixed rate, messages/s (default 100)
  *   --networks L   comma-separated: mqtt, nostr, both (default all three)
  *   --json         one JSON object on stdout; progress on stderr
+ *   --rooms N      instead: N bridged rooms (start time, sockets, RSS, throughput; bench/bridge-scale.ts)
+ *   --soak         instead: --messages (default 100,000) over 100 rooms, RSS and heap every 10 s
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
@@ -32,6 +34,8 @@ import { startTestBridge, TEST_REDIS_URL } from '../test/support/bridge.js';
 import type { TestBridge } from '../test/support/bridge.js';
 import { waitFor } from '../test/support/wait.js';
 import { bullmqJob, cryptoFloorMs, mqttRtt, pct, relayRtt } from './baselines.js';
+import { roomsBench, soakBench } from './bridge-scale.js';
+import type { ScaleDeps } from './bridge-scale.js';
 import { benchNetwork } from './network.js';
 
 type NetworkSet = 'mqtt' | 'nostr' | 'both';
@@ -53,9 +57,9 @@ interface RunFigures {
 export async function bridgeBench(argv: readonly string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv.filter((a) => a !== '--bridge'),
-    options: { messages: { type: 'string' }, rate: { type: 'string' }, networks: { type: 'string' }, json: { type: 'boolean' } },
+    options: { messages: { type: 'string' }, rate: { type: 'string' }, networks: { type: 'string' }, json: { type: 'boolean' }, rooms: { type: 'string' }, soak: { type: 'boolean' } },
   });
-  const n = Number(values.messages ?? 5000);
+  const n = Number(values.messages ?? (values.soak ? 100_000 : 5000));
   const rate = Number(values.rate ?? 100);
   const sets = (values.networks ?? 'mqtt,nostr,both').split(',') as NetworkSet[];
   const say = (s: string) => (values.json ? process.stderr : process.stdout).write(s);
@@ -88,6 +92,12 @@ export async function bridgeBench(argv: readonly string[]): Promise<void> {
     const floor = cryptoFloorMs();
     say(`baselines: MQTT QoS1 round trip p50 ${baseline_ms.mqtt_rtt_p50} ms · relay EVENT→OK p50 ${baseline_ms.nostr_rtt_p50} ms · BullMQ job p50 ${baseline_ms.bullmq_job_p50} ms · crypto floor ${floor.toFixed(2)} ms per MQTT message + ack\n`);
 
+    const scale: ScaleDeps = { net, peerMagnet: encodeMagnet(peerIdentity), seen, say, countSockets, addContact, burst };
+    if (values.rooms !== undefined || values.soak) {
+      const result = values.soak ? { messages: n, soak: await soakBench(n, ROOMS, scale) } : { messages: n, baseline_ms, ...(await roomsBench(Number(values.rooms), n, scale)) };
+      if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+      return;
+    }
     const networks: Partial<Record<NetworkSet, RunFigures>> = {};
     for (const set of sets) {
       const rtt = set === 'nostr' ? baseline_ms.nostr_rtt_p50 : set === 'mqtt' ? baseline_ms.mqtt_rtt_p50 : Math.min(baseline_ms.mqtt_rtt_p50, baseline_ms.nostr_rtt_p50);
