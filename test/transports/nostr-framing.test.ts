@@ -314,7 +314,7 @@ describe('resume cursor', () => {
     try {
       const s = store();
       s.map.set('k', 1_999_000);
-      const c = new ResumeCursor(s, 'k', opts, silentLogger());
+      const c = new ResumeCursor(s, 'k', { ...opts, progressEveryMs: 1000 }, silentLogger());
       expect((await c.filters())[0]!.since).toBe(1_999_000 - 60);
       c.reach(Date.now());
       await vi.advanceTimersByTimeAsync(0);
@@ -332,6 +332,31 @@ describe('resume cursor', () => {
       c.reach(Date.now() + 999_999); // never beyond the local clock
       await c.flush();
       expect(s.writes).toEqual([2_000_000, 2_000_001, 2_000_005]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('writes mere progress once per 30 s, but a hold within a second', async () => {
+    vi.useFakeTimers({ now: 3_000_000_000 });
+    try {
+      const s = store();
+      const c = new ResumeCursor(s, 'k', opts, silentLogger());
+      c.reach(Date.now());
+      await vi.advanceTimersByTimeAsync(0);
+      expect(s.writes).toEqual([3_000_000]);
+      for (let i = 0; i < 20; i++) {
+        await vi.advanceTimersByTimeAsync(1000);
+        c.reach(Date.now()); // a pong a second, as on a live relay
+      }
+      expect(s.writes).toEqual([3_000_000]);
+      c.hold('late', 4, 2_999_000);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(s.writes).toEqual([3_000_000, 2_999_000]);
+      await vi.advanceTimersByTimeAsync(30_000);
+      c.release('late');
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(s.writes.at(-1)).toBe(3_000_020);
     } finally {
       vi.useRealTimers();
     }

@@ -13,7 +13,13 @@
  * under overload) holds the cursor at a value that makes the next
  * subscription fetch it again, until a later copy of the same event succeeds.
  *
- * Writes go to the CursorStore at most once per `throttleMs`, plus on flush().
+ * Writes go to the CursorStore on flush(), and otherwise at most once per
+ * `throttleMs` when a hold moves the cursor back (or a release lets it go),
+ * but only once per `progressEveryMs` (30 s) for mere progress: every ping
+ * answered moves every live cursor, and with hundreds of rooms × relays a
+ * write per second each would keep the store busy for nothing. Losing up to
+ * 30 s of progress in a crash costs only a re-fetch of events the store then
+ * recognises as seen.
  */
 import type { CursorStore } from '../transport.js';
 import type { Logger } from '../../observability/logger.js';
@@ -29,8 +35,10 @@ export interface ResumeOptions {
   readonly slackSec: number;
   /** Look-back when no cursor exists yet. */
   readonly firstStartLookbackSec: number;
-  /** Minimum interval between two store writes. */
+  /** Minimum interval between two store writes after a hold or release (default 1 s). */
   readonly throttleMs?: number;
+  /** Minimum interval between two store writes for progress alone (default 30 s). */
+  readonly progressEveryMs?: number;
   readonly now?: () => number;
 }
 
@@ -60,9 +68,12 @@ export class ResumeCursor {
   private reached: number | undefined;
   private readonly holds = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  /** When the pending timer fires (ms). */
+  private due = 0;
   private lastWrite = 0;
   private writing: Promise<void> = Promise.resolve();
   private readonly throttleMs: number;
+  private readonly progressEveryMs: number;
   private readonly now: () => number;
 
   constructor(
@@ -72,6 +83,7 @@ export class ResumeCursor {
     private readonly log: Logger,
   ) {
     this.throttleMs = options.throttleMs ?? 1000;
+    this.progressEveryMs = options.progressEveryMs ?? 30_000;
     this.now = options.now ?? Date.now;
   }
 
@@ -99,7 +111,7 @@ export class ResumeCursor {
     const sec = Math.floor(Math.min(ms, this.now()) / 1000);
     if (this.reached !== undefined && sec <= this.reached) return;
     this.reached = sec;
-    this.schedule();
+    this.schedule(this.progressEveryMs);
   }
 
   /** A copy of `event` was not taken: keep it inside the next subscription's window. */
@@ -112,12 +124,12 @@ export class ResumeCursor {
       this.log.warn({ key: this.key }, 'nostr: too many undelivered events; the oldest will not be fetched again');
     }
     this.holds.set(eventId, Math.min(at, this.holds.get(eventId) ?? Infinity));
-    this.schedule();
+    this.schedule(this.throttleMs);
   }
 
   /** A copy of `eventId` was taken: lift its hold, if any. */
   release(eventId: string): void {
-    if (this.holds.delete(eventId)) this.schedule();
+    if (this.holds.delete(eventId)) this.schedule(this.throttleMs);
   }
 
   /** Writes the current value now (if it changed); used on stop. */
@@ -134,13 +146,16 @@ export class ResumeCursor {
     return v;
   }
 
-  private schedule(): void {
-    if (this.timer) return;
-    const wait = Math.max(0, this.lastWrite + this.throttleMs - this.now());
+  /** A write no sooner than `intervalMs` after the last one; an earlier pending write stays. */
+  private schedule(intervalMs: number): void {
+    const due = Math.max(this.now(), this.lastWrite + intervalMs);
+    if (this.timer && this.due <= due) return;
+    clearTimeout(this.timer);
+    this.due = due;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.write();
-    }, wait);
+    }, due - this.now());
     this.timer.unref?.();
   }
 
