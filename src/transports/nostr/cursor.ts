@@ -155,7 +155,7 @@ export class ResumeCursor {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.write();
-    }, due - this.now());
+    }, Math.max(0, due - this.now()));
     this.timer.unref?.();
   }
 
