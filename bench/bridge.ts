@@ -15,7 +15,7 @@
  *   --networks L   comma-separated: mqtt, nostr, both (default all three)
  *   --json         one JSON object on stdout; progress on stderr
  *   --rooms N      instead: N bridged rooms (start time, sockets, RSS, throughput; bench/bridge-scale.ts)
- *   --soak         instead: --messages (default 100,000) over 100 rooms, RSS and heap every 10 s
+ *   --soak         instead: --messages (default 100,000) at --rate (default 25/s) over 100 rooms, RSS and heap every 10 s
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
@@ -92,9 +92,10 @@ export async function bridgeBench(argv: readonly string[]): Promise<void> {
     const floor = cryptoFloorMs();
     say(`baselines: MQTT QoS1 round trip p50 ${baseline_ms.mqtt_rtt_p50} ms · relay EVENT→OK p50 ${baseline_ms.nostr_rtt_p50} ms · BullMQ job p50 ${baseline_ms.bullmq_job_p50} ms · crypto floor ${floor.toFixed(2)} ms per MQTT message + ack\n`);
 
-    const scale: ScaleDeps = { net, peerMagnet: encodeMagnet(peerIdentity), seen, say, countSockets, addContact, burst };
+    const scale: ScaleDeps = { net, peerMagnet: encodeMagnet(peerIdentity), seen, say, countSockets, addContact, burst, paced };
     if (values.rooms !== undefined || values.soak) {
-      const result = values.soak ? { messages: n, soak: await soakBench(n, ROOMS, scale) } : { messages: n, baseline_ms, ...(await roomsBench(Number(values.rooms), n, scale)) };
+      const soakRate = Number(values.rate ?? 25);
+      const result = values.soak ? { messages: n, rate: soakRate, soak: await soakBench(n, soakRate, ROOMS, scale) } : { messages: n, baseline_ms, ...(await roomsBench(Number(values.rooms), n, scale)) };
       if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
       return;
     }
@@ -145,7 +146,7 @@ async function runSet(
     const cpu = process.cpuUsage(cpu0);
     const sockets = countSockets();
     // One room at a fixed rate: latency without backlog.
-    const steady = await paced(b, rooms[1]!, `${set}-rate`, Math.min(n, rate * 10), rate, seen);
+    const steady = await paced(b, [rooms[1]!], `${set}-rate`, Math.min(n, rate * 10), rate, seen);
 
     const lat = single.latencies;
     const rec = single.ids.map(({ id, at }) => (receipts.get(id) ?? NaN) - at).filter(Number.isFinite);
@@ -191,8 +192,8 @@ async function burst(b: TestBridge, rooms: readonly RoomRef[], tag: string, n: n
   return { perSecond: (n / (last - t0)) * 1000, latencies: ids.map((x) => seen.get(x.text)! - x.at), ids };
 }
 
-/** Says `n` messages at `rate` per second into one room; the room → peer latency of each. */
-async function paced(b: TestBridge, room: RoomRef, tag: string, n: number, rate: number, seen: Map<string, number>): Promise<number[]> {
+/** Says `n` messages at `rate` per second, round robin over `rooms`; the room → peer latency of each. */
+async function paced(b: TestBridge, rooms: readonly RoomRef[], tag: string, n: number, rate: number, seen: Map<string, number>): Promise<number[]> {
   const sent: Array<{ text: string; at: number }> = [];
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
@@ -201,7 +202,7 @@ async function paced(b: TestBridge, room: RoomRef, tag: string, n: number, rate:
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const text = `${tag} ${i}`;
     sent.push({ text, at: performance.now() });
-    void b.platform.say(room, MOD, text);
+    void b.platform.say(rooms[i % rooms.length]!, MOD, text);
   }
   await waitFor(() => sent.every((x) => seen.has(x.text)), `the peer to have ${tag}`, 30 * 60_000, 50);
   return sent.map((x) => seen.get(x.text)! - x.at);
