@@ -8,8 +8,8 @@
  * (reactions, edits); nothing here names a platform.
  */
 import type { Logger } from '../observability/logger.js';
-import { RateLimitedError, roomKey } from '../platforms/platform.js';
-import type { Platform, PlatformMessageId, RoomPost, RoomRef } from '../platforms/platform.js';
+import { limitFor, RateLimitedError, roomKey } from '../platforms/platform.js';
+import type { Platform, PlatformMessageId, RoomPost, RoomRef, WriteKind } from '../platforms/platform.js';
 import { RoomRateLimiter } from '../platforms/rate-limit.js';
 import type { WritePriority } from '../platforms/rate-limit.js';
 
@@ -32,7 +32,7 @@ export class RoomWriter {
 
   post(room: RoomRef, msg: RoomPost, priority: WritePriority = 'high'): Promise<PlatformMessageId> {
     const p = this.platform(room.platform);
-    return this.paced(p, room, () => p.post(room, msg), priority);
+    return this.paced(p, 'post', room, () => p.post(room, msg), priority);
   }
 
   /**
@@ -44,7 +44,7 @@ export class RoomWriter {
   postGathered(room: RoomRef, compose: (waited: boolean) => Promise<RoomPost>, priority: WritePriority = 'high'): Promise<PlatformMessageId> {
     const p = this.platform(room.platform);
     let waitedOnce = false;
-    return this.paced(p, room, async (waited) => {
+    return this.paced(p, 'post', room, async (waited) => {
       waitedOnce ||= waited;
       return p.post(room, await compose(waitedOnce));
     }, priority);
@@ -54,7 +54,7 @@ export class RoomWriter {
   async react(room: RoomRef, target: PlatformMessageId, emoji: string, priority: WritePriority = 'high'): Promise<boolean> {
     const p = this.platform(room.platform);
     if (!p.capabilities.reactions || !p.react) return false;
-    await this.paced(p, room, () => p.react!(room, target, emoji), priority);
+    await this.paced(p, 'react', room, () => p.react!(room, target, emoji), priority);
     return true;
   }
 
@@ -62,21 +62,24 @@ export class RoomWriter {
   async edit(room: RoomRef, target: PlatformMessageId, msg: RoomPost, priority: WritePriority = 'high'): Promise<boolean> {
     const p = this.platform(room.platform);
     if (!p.capabilities.edits || !p.edit) return false;
-    await this.paced(p, room, () => p.edit!(room, target, msg), priority);
+    await this.paced(p, 'edit', room, () => p.edit!(room, target, msg), priority);
     return true;
   }
 
-  private limiter(p: Platform): RoomRateLimiter {
-    let limiter = this.limiters.get(p.id);
+  /** The pacing of one budget of a platform (its posts', or a kind's own: PlatformCapabilities.ownLimits). */
+  private limiter(p: Platform, kind: WriteKind): RoomRateLimiter {
+    const { limit, bucket } = limitFor(p.capabilities, kind);
+    const id = `${p.id}|${bucket}`;
+    let limiter = this.limiters.get(id);
     if (!limiter) {
-      limiter = new RoomRateLimiter(p.capabilities.rateLimit);
-      this.limiters.set(p.id, limiter);
+      limiter = new RoomRateLimiter(limit);
+      this.limiters.set(id, limiter);
     }
     return limiter;
   }
 
-  private async paced<T>(p: Platform, room: RoomRef, write: (waited: boolean) => Promise<T>, priority: WritePriority): Promise<T> {
-    const limiter = this.limiter(p);
+  private async paced<T>(p: Platform, kind: WriteKind, room: RoomRef, write: (waited: boolean) => Promise<T>, priority: WritePriority): Promise<T> {
+    const limiter = this.limiter(p, kind);
     const key = roomKey(room);
     for (let attempt = 0; ; attempt++) {
       try {

@@ -233,11 +233,29 @@ export interface PlatformCapabilities {
   /**
    * Writes per room the platform accepts before it answers "rate limited"
    * (Discord about 5 per 5 s per channel; Matrix is generous). Every write
-   * counts: post, react and edit. Callers pace themselves with it (see
-   * rate-limit.ts); the platform does not queue for them.
+   * counts (post, react and edit) unless `ownLimits` gives a kind a budget of
+   * its own. Callers pace themselves with it (see rate-limit.ts); the
+   * platform does not queue for them.
    */
   readonly rateLimit: RateLimit;
+  /**
+   * Kinds of write the platform counts apart from posts, each with its own
+   * budget per room (Discord: reactions 1 per 250 ms, edits their own 5 per
+   * 5 s). A kind not named here shares `rateLimit`.
+   */
+  readonly ownLimits?: { readonly react?: RateLimit; readonly edit?: RateLimit };
 }
+
+/** The kinds of write a platform may pace apart. */
+export type WriteKind = 'post' | 'react' | 'edit';
+
+/** The budget a kind of write counts against: its own where the platform declares one, else `rateLimit`. */
+export function limitFor(c: PlatformCapabilities, kind: WriteKind): { readonly limit: RateLimit; readonly bucket: WriteKind } {
+  const own = kind === 'post' ? undefined : c.ownLimits?.[kind];
+  return own ? { limit: own, bucket: kind } : { limit: c.rateLimit, bucket: 'post' };
+}
+
+const RateLimitSchema = z.object({ posts: z.number().int().min(1), perMs: z.number().int().min(1) }).strict();
 
 /** For adapters and config: capabilities are checked once, where they are declared. */
 export const PlatformCapabilitiesSchema = z
@@ -245,7 +263,8 @@ export const PlatformCapabilitiesSchema = z
     reactions: z.boolean(),
     edits: z.boolean(),
     maxMessageChars: z.number().int().min(1),
-    rateLimit: z.object({ posts: z.number().int().min(1), perMs: z.number().int().min(1) }).strict(),
+    rateLimit: RateLimitSchema,
+    ownLimits: z.object({ react: RateLimitSchema.optional(), edit: RateLimitSchema.optional() }).strict().optional(),
   })
   .strict();
 

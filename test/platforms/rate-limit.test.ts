@@ -3,6 +3,8 @@ import { MemoryPlatform } from '../../src/platforms/memory/memory-platform.js';
 import { RateLimitedError, roomKey } from '../../src/platforms/platform.js';
 import type { Platform, RoomRef } from '../../src/platforms/platform.js';
 import { RoomRateLimiter } from '../../src/platforms/rate-limit.js';
+import { RoomWriter } from '../../src/bridge/room-writer.js';
+import { silentLogger } from '../../src/observability/logger.js';
 
 describe('platforms: room rate limiter (virtual time)', () => {
   beforeEach(() => {
@@ -188,5 +190,31 @@ describe('platforms: rate limiter against the memory platform (real time)', () =
     for (let i = 0; i < 6; i++) await postWithRetry(p, `m${i}`);
     expect(p.botPosts(room).map((e) => e.text)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
     expect(p.rateLimitedWrites).toBeGreaterThan(0);
+  });
+});
+
+describe('platforms: budgets of their own for reactions and edits', () => {
+  it('a platform that counts reactions apart takes them while posts wait; elsewhere they share the posts’ budget', async () => {
+    const run = async (ownLimits?: { react: { posts: number; perMs: number } }) => {
+      const platform = new MemoryPlatform({ capabilities: { rateLimit: { posts: 2, perMs: 60_000 }, ...(ownLimits ? { ownLimits } : {}) } });
+      await platform.start(async () => undefined);
+      const writer = new RoomWriter(new Map([[platform.id, platform]]), silentLogger());
+      const room = platform.room('!budget');
+      const first = await writer.post(room, { text: 'one' });
+      await writer.post(room, { text: 'two' });
+      // The posts' budget is spent for a minute: do reactions still go through?
+      const reactions = (async () => {
+        for (const emoji of ['a', 'b', 'c', 'd']) await writer.react(room, first, emoji);
+        return true;
+      })();
+      // Still waiting when the platform stops (the shared budget): that later refusal is expected.
+      reactions.catch(() => undefined);
+      const reacted = await Promise.race([reactions, new Promise<false>((r) => setTimeout(() => r(false), 500))]);
+      const refused = platform.rateLimitedWrites;
+      await platform.stop();
+      return { reacted, reactions: platform.reactions(room, first).length, refused };
+    };
+    expect(await run({ react: { posts: 10, perMs: 1000 } })).toEqual({ reacted: true, reactions: 4, refused: 0 });
+    expect(await run()).toMatchObject({ reacted: false, refused: 0 });
   });
 });

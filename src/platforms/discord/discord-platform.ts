@@ -34,13 +34,16 @@ import { DiscordWriter } from './writes.js';
 
 /**
  * 2,000 characters per message, less room for a bold name when a post must
- * go without a webhook. Discord allows 5 messages per 5 s per channel.
+ * go without a webhook. Discord allows 5 messages per 5 s per channel, and
+ * counts reactions (about 1 per 250 ms) and edits (their own route) apart, so
+ * receipts do not hold contacts' messages up.
  */
 export const DISCORD_CAPABILITIES: PlatformCapabilities = PlatformCapabilitiesSchema.parse({
   reactions: true,
   edits: true,
   maxMessageChars: 1990,
   rateLimit: { posts: 5, perMs: 5000 },
+  ownLimits: { react: { posts: 4, perMs: 1000 }, edit: { posts: 5, perMs: 5000 } },
 });
 
 const INTENTS = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent, GatewayIntentBits.GuildMessageReactions];

@@ -12,6 +12,7 @@
  * with MessageTooLongError — it never queues, splits or clamps for the caller.
  */
 import {
+  limitFor,
   MessageTooLongError,
   PlatformCapabilitiesSchema,
   platformId,
@@ -30,6 +31,7 @@ import type {
   RoomRef,
   RoomSender,
   SenderLevel,
+  WriteKind,
 } from '../platform.js';
 
 /** Discord-like length, Matrix-like generosity in pace: tests that need a strict pace say so. */
@@ -317,28 +319,29 @@ export class MemoryPlatform implements Platform {
   // ---- internals ----
 
   private async addReaction(room: RoomRef, target: PlatformMessageId, emoji: string): Promise<void> {
-    this.writable(room, '');
+    this.writable(room, '', 'react');
     const entry = this.entry(room, target);
     if (!entry.reactions.some((r) => r.emoji === emoji && r.by === this.bot.id)) entry.reactions.push({ emoji, by: this.bot.id });
     this.changed();
   }
 
   private async replaceText(room: RoomRef, target: PlatformMessageId, msg: RoomPost): Promise<void> {
-    this.writable(room, msg.text);
+    this.writable(room, msg.text, 'edit');
     const entry = this.entry(room, target);
     if (!entry.fromSelf) throw new Error(`cannot edit ${target}: the bot can only edit its own posts`);
     entry.versions.push(msg.text);
     this.changed();
   }
 
-  /** Checks a write as a real platform would, and counts it against the room's rate limit. */
-  private writable(room: RoomRef, text: string): Entry[] {
+  /** Checks a write as a real platform would, and counts it against the room's budget for its kind. */
+  private writable(room: RoomRef, text: string, kind: WriteKind = 'post'): Entry[] {
     if (!this.handler) throw new Error('memory platform is not started');
     const timeline = this.timelineOf(room);
     if (text.length > this.capabilities.maxMessageChars) throw new MessageTooLongError(text.length, this.capabilities.maxMessageChars);
-    const { posts, perMs } = this.capabilities.rateLimit;
+    const { limit, bucket } = limitFor(this.capabilities, kind);
+    const { posts, perMs } = limit;
     const now = this.now();
-    const key = roomKey(room);
+    const key = `${roomKey(room)}|${bucket}`;
     const recent = (this.writes.get(key) ?? []).filter((t) => t > now - perMs);
     if (recent.length >= posts) {
       this.writes.set(key, recent);
