@@ -13,6 +13,7 @@ import type { Core, Reply, RequestContext, Route, Upload } from './router.js';
 import { bodyObject, matchRoute } from './router.js';
 import type { RecordedRequest } from './types.js';
 import { DiscordApiError, unauthorized } from './types.js';
+import { readBody } from '../../support/read-body.js';
 
 const MAX_BODY_BYTES = 26 * 1024 * 1024;
 
@@ -28,24 +29,6 @@ export interface Fault {
 interface ParsedBody {
   readonly body: unknown;
   readonly files: Upload[];
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new DiscordApiError(413, 40005, 'Request entity too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function parseJson(text: string): unknown {
@@ -126,7 +109,7 @@ export function httpHandler(core: Core, routes: readonly Route[], log: RecordedR
     }
     const path = api[1] ?? '/';
     const header = req.headers.authorization;
-    const parsed = await parseBody(req.headers['content-type'] ?? '', await readBody(req));
+    const parsed = await parseBody(req.headers['content-type'] ?? '', await readBody(req, MAX_BODY_BYTES, () => new DiscordApiError(413, 40005, 'Request entity too large')));
     const entry: RecordedRequest = { method, path: redactToken(path), query: Object.fromEntries(query), body: parsed.body, auth: authKind(path, header), status: 0, at: Date.now() };
     record.entry = entry;
 

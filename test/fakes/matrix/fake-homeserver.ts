@@ -23,6 +23,7 @@ import { roomRoutes } from './routes-rooms.js';
 import { syncRoutes } from './sync.js';
 import type { JsonObject, MatrixEvent, Requester } from './types.js';
 import { MatrixApiError, isJsonObject } from './types.js';
+import { readBody } from '../../support/read-body.js';
 
 export interface RequestRecord {
   readonly method: string;
@@ -55,24 +56,6 @@ const ROUTES: readonly Route[] = [...accountRoutes, ...roomRoutes, ...syncRoutes
 const DRAIN_TIMEOUT_MS = 1000;
 /** Bodies beyond this are refused before they are buffered. */
 const MAX_BODY_BYTES = MAX_UPLOAD_BYTES + 1;
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new MatrixApiError(413, 'M_TOO_LARGE', 'Request body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
 
 function accessToken(req: IncomingMessage, query: URLSearchParams): string | undefined {
   const header = req.headers.authorization;
@@ -137,7 +120,7 @@ async function dispatch(hs: HomeserverState, req: IncomingMessage, res: ServerRe
     throw new MatrixApiError(match.kind === 'none' ? 404 : 405, 'M_UNRECOGNIZED', 'Unrecognized request');
   }
   record.path = match.template;
-  const rawBody = await readBody(req);
+  const rawBody = await readBody(req, MAX_BODY_BYTES, () => new MatrixApiError(413, 'M_TOO_LARGE', 'Request body too large'));
   const token = accessToken(req, query);
   const requester = token === undefined ? undefined : hs.accounts.session(token);
   if (requester) record.user = requester.userId;
