@@ -19,6 +19,7 @@ import type { Metrics } from './observability/metrics.js';
 import { createRejectSink } from './observability/rejections.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/store.js';
+import { ConnectionPool } from './transports/connection-pool.js';
 import { createTransports, NETWORK_LABELS } from './transports/registry.js';
 
 export interface Node {
@@ -52,6 +53,8 @@ export interface BroadcasterDeps {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly reject: RejectSink;
+  /** The process's connections, one per endpoint, shared by every identity it serves. */
+  readonly pool: ConnectionPool;
 }
 
 /**
@@ -68,6 +71,7 @@ export function buildBroadcaster(identity: Identity, d: BroadcasterDeps, listen:
     cursors: d.store,
     maxMessageBytes: config.limits.maxMessageBytes,
     listen,
+    pool: d.pool,
   });
   return new Broadcaster({
     identity,
@@ -114,7 +118,11 @@ export async function openNode(loaded: LoadedConfig, opts: NodeOptions = {}): Pr
   try {
     const identity = given ?? (await serviceIdentity(file, store, loaded.storeUrl, log, onWarning));
     await store.upsertIdentity({ owner: identity.xOnly, magnetLink: encodeMagnet(identity) });
-    const shared: BroadcasterDeps = { config, store, log, metrics, reject: createRejectSink(log, metrics) };
+    // The bridged rooms are known now, before any connection opens: a persistent session's
+    // messages for them are held until their transports start, not taken for stale ones.
+    const rooms = (await store.rooms.listRooms()).filter((r) => r.leftAt === undefined).map((r) => r.owner);
+    const pool = new ConnectionPool({ owner: identity, expected: rooms });
+    const shared: BroadcasterDeps = { config, store, log, metrics, reject: createRejectSink(log, metrics), pool };
     const broadcaster = buildBroadcaster(identity, shared, true);
     return {
       identity,
@@ -125,6 +133,7 @@ export async function openNode(loaded: LoadedConfig, opts: NodeOptions = {}): Pr
       metrics,
       close: async () => {
         await broadcaster.stop();
+        await pool.closeAll();
         await store.close();
       },
     };

@@ -37,11 +37,14 @@ export class RoomBroadcasters {
     return p;
   }
 
-  /** Stops listening as the room (it is no longer bridged); a later `get` starts afresh. */
+  /**
+   * Stops listening as the room for good (it is no longer bridged): networks
+   * stop keeping its messages. A later `get` starts afresh.
+   */
   async drop(room: BridgedRoom): Promise<void> {
     const p = this.started.get(room.identity.xOnly);
     this.started.delete(room.identity.xOnly);
-    await (await p?.catch(() => undefined))?.stop();
+    await (await p?.catch(() => undefined))?.stop({ forget: true });
   }
 
   async stopAll(): Promise<void> {

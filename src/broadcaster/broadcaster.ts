@@ -25,7 +25,7 @@ import {
 } from '../protocol/chat-message.js';
 import type { Acknowledgment, ChannelPreference, ChatMessage, ParseLimits, PlainMessage, ProtocolId } from '../protocol/chat-message.js';
 import type { Store } from '../store/store.js';
-import type { InboundEnvelope, RejectSink, SendReport, Transport, TransportId } from '../transports/transport.js';
+import type { InboundEnvelope, RejectSink, SendReport, StopOptions, Transport, TransportId } from '../transports/transport.js';
 import { authenticate, proofMatches } from './authenticate.js';
 import type { BroadcasterEventMap, MessageEvent } from './events.js';
 import { DEFAULT_SENDER_LIMIT, SenderLimiter } from './sender-limiter.js';
@@ -155,9 +155,10 @@ export class Broadcaster {
   }
 
   /** Stops the transports after in-flight acks have been sent. */
-  async stop(): Promise<void> {
+  /** Stops after pending acks; `forget` as in Transport.stop (the identity is no longer served). */
+  async stop(opts: StopOptions = {}): Promise<void> {
     await Promise.allSettled([...this.pending]);
-    await Promise.all(this.opts.transports.map((t) => t.stop()));
+    await Promise.all(this.opts.transports.map((t) => t.stop(opts)));
   }
 
   /** Sends `content` as a new message to `to` on every transport. */

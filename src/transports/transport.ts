@@ -7,6 +7,7 @@
 import type { Identity, PublicIdentity } from '../identity/keys.js';
 import type { ProtocolId, Rejection } from '../protocol/chat-message.js';
 import type { Logger } from '../observability/logger.js';
+import type { ConnectionPool } from './connection-pool.js';
 
 export type TransportId = ProtocolId;
 
@@ -81,6 +82,21 @@ export interface TransportContext {
    * clean session instead of the identity's persistent one). Default true.
    */
   readonly listen?: boolean;
+  /**
+   * The process's shared connections (one per endpoint, whatever the number
+   * of identities). Without it a transport opens connections of its own.
+   */
+  readonly pool?: ConnectionPool;
+}
+
+export interface StopOptions {
+  /**
+   * The identity is no longer served (its room is no longer bridged): the
+   * networks are told to stop keeping its messages (MQTT unsubscribes its
+   * topics from the persistent session). Without it they keep them for the
+   * next start.
+   */
+  readonly forget?: boolean;
 }
 
 export interface Transport {
@@ -102,7 +118,7 @@ export interface Transport {
   send(to: Peer, payload: OutboundPayload): Promise<SendReport>;
   /** Connection state of each endpoint, in configuration order. */
   status(): EndpointStatus[];
-  /** Closes every connection; idempotent; after it, send reports failure. */
-  stop(): Promise<void>;
+  /** Closes every connection it holds (shared ones close with their last user); idempotent; after it, send reports failure. */
+  stop(opts?: StopOptions): Promise<void>;
 }
 

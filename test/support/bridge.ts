@@ -8,6 +8,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBridgeRuntime } from '../../src/bridge/runtime.js';
+import { ConnectionPool } from '../../src/transports/connection-pool.js';
 import { buildBroadcaster } from '../../src/node.js';
 import type { BridgeRuntime, ProcessRole } from '../../src/bridge/runtime.js';
 import type { BridgeConfig } from '../../src/bridge/config.js';
@@ -79,11 +80,14 @@ export async function startTestBridge(o: TestBridgeOptions): Promise<TestBridge>
   const queueNames = o.queueNames ?? { outbound: `test-out-${randomUUID()}`, inbound: `test-in-${randomUUID()}` };
   const platform = o.platform ?? new MemoryPlatform();
   const service = o.service ?? generateIdentity();
+  // One process's shared connections, as node.ts makes them.
+  const rooms = (await store.rooms.listRooms()).filter((r) => r.leftAt === undefined).map((r) => r.owner);
+  const pool = new ConnectionPool({ owner: service, expected: rooms });
   const rt = await startBridgeRuntime({
     role: o.role ?? 'all',
     service,
     deps: { config, store, log, metrics },
-    makeBroadcaster: (identity, listen) => buildBroadcaster(identity, { config, store, log, metrics, reject: createRejectSink(log, metrics) }, listen),
+    makeBroadcaster: (identity, listen) => buildBroadcaster(identity, { config, store, log, metrics, reject: createRejectSink(log, metrics), pool }, listen),
     bridgeConfig: config.bridge,
     platforms: [o.writePlatform ?? platform],
     queue,
@@ -101,6 +105,7 @@ export async function startTestBridge(o: TestBridgeOptions): Promise<TestBridge>
     metrics,
     stop: async () => {
       await rt.stop();
+      await pool.closeAll();
       if (!o.queue) await queue.close();
       if (!o.store) await store.close();
     },

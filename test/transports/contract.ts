@@ -11,6 +11,7 @@ import { newMessage, serializeChatMessage } from '../../src/protocol/chat-messag
 import type { RejectionCode } from '../../src/protocol/chat-message.js';
 import type { InboundEnvelope, SenderProof, Transport, TransportContext } from '../../src/transports/transport.js';
 import { encodeMagnet } from '../../src/identity/magnet.js';
+import { ConnectionPool } from '../../src/transports/connection-pool.js';
 import { testContext } from '../support/context.js';
 import { sleep, waitFor } from '../support/wait.js';
 
@@ -31,6 +32,8 @@ export interface ContractHarness {
   inject(kind: InjectKind, from: Identity, to: Identity): Promise<readonly RejectionCode[]>;
   /** Upper bound (ms) a send to an unreachable network may take. */
   readonly unreachableBoundMs: number;
+  /** True when the transport shares its connections through TransportContext.pool (one per endpoint); false when each identity needs its own (XMTP). */
+  readonly pooled: boolean;
 }
 
 export function senderMatches(proof: SenderProof, id: PublicIdentity): boolean {
@@ -147,6 +150,53 @@ export function runTransportContract(name: string, harness: () => ContractHarnes
       await a.stop();
       const report = await a.send({ identity: publicPart(bob) }, payload(alice, 'after stop'));
       expect(report.ok).toBe(false);
+    });
+
+    it('serves several identities of one process over one connection per endpoint, each receiving only its own', async () => {
+      const h = harness();
+      const [service, alice, bob, carol] = [generateIdentity(), generateIdentity(), generateIdentity(), generateIdentity()];
+      const pool = new ConnectionPool({ owner: service, expected: [alice.xOnly, bob.xOnly] });
+      const aCtx = { ...testContext(alice), pool };
+      const bCtx = { ...testContext(bob), pool };
+      const a = await h.make(aCtx);
+      const b = await h.make(bCtx);
+      const c = await h.make(testContext(carol));
+      started.push(a, b, c);
+      const inboxA: InboundEnvelope[] = [];
+      const inboxB: InboundEnvelope[] = [];
+      const inboxC: InboundEnvelope[] = [];
+      await a.start(async (e) => void inboxA.push(e));
+      await b.start(async (e) => void inboxB.push(e));
+      await c.start(async (e) => void inboxC.push(e));
+      expect(pool.size).toBe(h.pooled ? h.endpointCount : 0);
+
+      const toAlice = payload(carol, 'for alice only');
+      const toBob = payload(carol, 'for bob only');
+      expect((await c.send({ identity: publicPart(alice) }, toAlice)).ok).toBe(true);
+      expect((await c.send({ identity: publicPart(bob) }, toBob)).ok).toBe(true);
+      await waitFor(() => inboxA.length >= h.endpointCount && inboxB.length >= h.endpointCount, 'each its own message');
+      // Replies (acks) leave as the identity that received.
+      const fromAlice = payload(alice, 'alice answers');
+      const fromBob = payload(bob, 'bob answers');
+      expect((await a.send({ identity: publicPart(carol) }, fromAlice)).ok).toBe(true);
+      expect((await b.send({ identity: publicPart(carol) }, fromBob)).ok).toBe(true);
+      await waitFor(() => inboxC.length >= 2 * h.endpointCount, 'both answers');
+      await sleep(200);
+      expect(inboxA.every((e) => e.body === toAlice.json && senderMatches(e.sender, carol))).toBe(true);
+      expect(inboxB.every((e) => e.body === toBob.json && senderMatches(e.sender, carol))).toBe(true);
+      expect(inboxC.filter((e) => e.body === fromAlice.json).every((e) => senderMatches(e.sender, alice))).toBe(true);
+      expect(inboxC.filter((e) => e.body === fromBob.json).every((e) => senderMatches(e.sender, bob))).toBe(true);
+      expect(inboxC.filter((e) => e.body === fromBob.json)).toHaveLength(h.endpointCount);
+
+      // One leaves: the other keeps its connections and its messages.
+      await a.stop();
+      expect(pool.size).toBe(h.pooled ? h.endpointCount : 0);
+      const after = payload(carol, 'bob, still there?');
+      expect((await c.send({ identity: publicPart(bob) }, after)).ok).toBe(true);
+      await waitFor(() => inboxB.filter((e) => e.body === after.json).length >= h.endpointCount, 'bob after alice left');
+      expect(b.status().every((s) => s.connected)).toBe(true);
+      await b.stop();
+      expect(pool.size).toBe(0);
     });
 
     it('status lists every endpoint as connected once started', async () => {

@@ -77,6 +77,7 @@ function harnessFor(brokers: () => readonly TestBroker[]): () => ContractHarness
     },
     inject: (kind, from, to) => inject(brokers()[0]!.url, kind, from, to),
     unreachableBoundMs: FAST.connectTimeoutMs + 1500,
+    pooled: true,
   });
 }
 

@@ -109,6 +109,7 @@ runTransportContract('nostr (3 relays)', (): ContractHarness => ({
   },
   inject,
   unreachableBoundMs: 5000,
+  pooled: true,
 }));
 
 describe('nostr transport specifics', () => {

@@ -69,6 +69,7 @@ runTransportContract('xmtp (in-memory network)', (): ContractHarness => {
       }
     },
     unreachableBoundMs: 3000,
+    pooled: false,
   };
 });
 

@@ -1,8 +1,10 @@
 /**
  * One broker: one mqtt.js client with a stable client id and a persistent
- * session (clean: false), QoS 1 subscriptions, exponential reconnect backoff,
- * bounded publishes, PUBACKs that wait for the inbound handler, and a
- * maximum packet size enforced as packets arrive (packet-guard.ts).
+ * session (clean: false), QoS 1 subscriptions that may be added and removed
+ * while it runs (one process listens for many identities on one client),
+ * exponential reconnect backoff, bounded publishes, PUBACKs that wait for the
+ * inbound handler, and a maximum packet size enforced as packets arrive
+ * (packet-guard.ts).
  */
 import { createHash } from 'node:crypto';
 import { connect } from 'mqtt';
@@ -28,8 +30,8 @@ export function mqttClientId(xOnly: string, brokerUrl: string): string {
 export interface BrokerConnectionOptions {
   readonly url: string;
   readonly clientId: string;
-  /** Topics to subscribe to with QoS 1; none for a send-only connection. */
-  readonly topics: readonly string[];
+  /** Topics to subscribe to with QoS 1 from the start (more come with addTopics); none for a send-only connection. */
+  readonly topics?: readonly string[];
   /** Persistent session (false) for a listener; a clean one for a send-only connection. */
   readonly clean: boolean;
   readonly connectTimeoutMs: number;
@@ -44,9 +46,12 @@ export interface BrokerConnectionOptions {
   readonly onMessage: (payload: Buffer, topic: string, endpoint: string) => Promise<void>;
   /** Largest MQTT packet accepted from the broker (bytes); larger ones are refused unread and acknowledged. */
   readonly maxPacketBytes: number;
-  /** Told of each refused packet (its announced size), to count and log it. */
-  readonly onOversized: (bytes: number, endpoint: string) => void;
+  /** Told of each refused packet (its announced size, and its topic when it had a packet id), to count and log it. */
+  readonly onOversized: (bytes: number, endpoint: string, topic?: string) => void;
 }
+
+/** Topics per SUBSCRIBE packet: a thousand rooms resubscribe in a few packets, each well under any broker's limit. */
+const SUBSCRIBE_BATCH = 500;
 
 /** mqtt.js keeps the function that opens each connection's stream in a field its types mark private. */
 interface StreamBuilderField {
@@ -75,18 +80,68 @@ export class BrokerConnection {
   private lastError: string | undefined;
   private attempt = 0;
   private downLogged = false;
-  private subscribedOnce = false;
   private stopped = false;
+  /** Topics listened on; each connect subscribes those the session does not hold. */
+  private readonly topics: Set<string>;
+  /** Topics the broker confirmed (SUBACK) in the current session. */
+  private readonly confirmed = new Set<string>();
+  /** Topics given up, to unsubscribe from at the next chance. */
+  private readonly leaving = new Set<string>();
+  private topicWaiters: Array<{ readonly topics: readonly string[]; readonly done: () => void }> = [];
+  private subscribing = false;
+  private syncQueued = false;
+  private sessionPresent = false;
   private resubscribeTimer: NodeJS.Timeout | undefined;
   private redeliveryTimer: NodeJS.Timeout | undefined;
   /** Consecutive inbound handler failures (spaces out redelivery reconnects). */
   private failStreak = 0;
   private readyWaiters: Array<() => void> = [];
-  /** Packet ids of oversized PUBLISHes passed to mqtt.js as empty stubs, to be acknowledged and dropped. */
-  private readonly stubs = new Set<number>();
+  /** Oversized PUBLISHes passed to mqtt.js as empty stubs (packet id → announced size), to be acknowledged and dropped. */
+  private readonly stubs = new Map<number, number>();
 
   constructor(private readonly opts: BrokerConnectionOptions) {
     this.endpoint = redactUrl(opts.url);
+    this.topics = new Set(opts.topics ?? []);
+  }
+
+  /**
+   * Listens on `topics` too. Resolves once the broker confirmed them, or at
+   * once while it is unreachable (they are subscribed when it comes back), or
+   * after connectTimeoutMs; never rejects. Additions made in one turn of the
+   * event loop go out in one SUBSCRIBE.
+   */
+  addTopics(topics: readonly string[]): Promise<void> {
+    for (const t of topics) {
+      this.topics.add(t);
+      this.leaving.delete(t);
+    }
+    if (this.stopped || topics.every((t) => this.confirmed.has(t))) return Promise.resolve();
+    const ready = new Promise<void>((resolve) => {
+      const timer = setTimeout(done, this.opts.connectTimeoutMs);
+      timer.unref();
+      this.topicWaiters.push({ topics, done });
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    if (!this.client?.connected) this.releaseTopicWaiters(true);
+    else this.queueSync();
+    return ready;
+  }
+
+  /**
+   * Stops listening on `topics` for good: they are unsubscribed, so the
+   * persistent session no longer keeps their messages (a room that is no
+   * longer bridged). Offline, the unsubscribe waits for the next connect.
+   */
+  removeTopics(topics: readonly string[]): void {
+    for (const t of topics) {
+      this.topics.delete(t);
+      this.confirmed.delete(t);
+      this.leaving.add(t);
+    }
+    this.queueSync();
   }
 
   /**
@@ -169,8 +224,9 @@ export class BrokerConnection {
     field.streamBuilder = (c, o) => {
       this.stubs.clear(); // stubs of a connection that died are sent again by the broker
       const filter = new PacketSizeFilter(this.opts.maxPacketBytes, (p) => {
-        if (p.messageId !== undefined) this.stubs.add(p.messageId);
-        this.opts.onOversized(p.bytes, this.endpoint);
+        // With a packet id, the stub reaches handleMessage with its topic, and is reported there.
+        if (p.messageId !== undefined) this.stubs.set(p.messageId, p.bytes);
+        else this.opts.onOversized(p.bytes, this.endpoint);
       });
       const socket = open(c, o) as Duplex & { setNoDelay?: (on: boolean) => void };
       // MQTT packets are small and each publish waits for its PUBACK: Nagle's algorithm would hold them back.
@@ -233,6 +289,7 @@ export class BrokerConnection {
     clearTimeout(this.resubscribeTimer);
     clearTimeout(this.redeliveryTimer);
     this.releaseWaiters();
+    this.releaseTopicWaiters(true);
     if (this.connected) this.setConnected(false);
     const client = this.client;
     if (!client) return;
@@ -249,44 +306,81 @@ export class BrokerConnection {
     if (this.stopped) return;
     this.attempt = 0;
     if (this.client) this.client.options.reconnectPeriod = this.opts.reconnectMinMs;
-    // The first connection of this process always subscribes (a stale session
-    // may lack our topics); later ones only when the broker lost the session.
-    if (!this.subscribedOnce || !connack.sessionPresent) this.subscribe(connack.sessionPresent);
-    else this.markReady(connack.sessionPresent);
+    this.sessionPresent = connack.sessionPresent;
+    // A session the broker kept holds what it confirmed; a new one holds nothing. The first
+    // connect of this process subscribes everything either way (confirmed starts empty), as a
+    // stale session may lack some topics.
+    if (!connack.sessionPresent) this.confirmed.clear();
+    this.subscribing = false;
+    this.sync();
   }
 
-  /** Connected and listening: what status() calls connected. */
-  private markReady(sessionPresent: boolean): void {
+  /** Connected and listening on every topic: what status() calls connected. */
+  private markReady(): void {
     if (!this.connected) {
       this.setConnected(true);
       this.downLogged = false;
-      this.opts.log.info({ endpoint: this.endpoint, sessionPresent }, 'mqtt broker connected');
+      this.opts.log.info({ endpoint: this.endpoint, sessionPresent: this.sessionPresent, topics: this.topics.size }, 'mqtt broker connected');
     }
     this.releaseWaiters();
   }
 
-  private subscribe(sessionPresent: boolean): void {
+  private queueSync(): void {
+    if (this.syncQueued) return;
+    this.syncQueued = true;
+    setImmediate(() => {
+      this.syncQueued = false;
+      this.sync();
+    });
+  }
+
+  /** Brings the broker's subscriptions in line with `topics`, a batch at a time. */
+  private sync(): void {
     const client = this.client;
-    if (!client || this.stopped || !client.connected) return;
-    if (this.opts.topics.length === 0) {
-      this.subscribedOnce = true;
-      this.markReady(sessionPresent);
+    if (!client || this.stopped || !client.connected || this.subscribing) return;
+    if (this.leaving.size > 0) {
+      const leave = [...this.leaving];
+      this.leaving.clear();
+      // Not waited for: a failed unsubscribe leaves a stale topic, whose messages the owner drops.
+      client.unsubscribe(leave, () => undefined);
+    }
+    const batch: string[] = [];
+    for (const t of this.topics) {
+      if (batch.length >= SUBSCRIBE_BATCH) break;
+      if (!this.confirmed.has(t)) batch.push(t);
+    }
+    if (batch.length === 0) {
+      this.markReady();
+      this.releaseTopicWaiters(false);
       return;
     }
-    client.subscribe([...this.opts.topics], { qos: 1 }, (err, granted) => {
-      if (this.stopped) return;
+    this.subscribing = true;
+    client.subscribe(batch, { qos: 1 }, (err, granted) => {
+      if (this.stopped || this.client !== client) return;
+      this.subscribing = false;
       const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
       if (err || refused.length > 0) {
         this.lastError = err ? `subscribe failed: ${describe(err)}` : `subscription refused for ${refused.length} topic(s)`;
         this.opts.log.warn({ endpoint: this.endpoint, error: this.lastError }, 'mqtt subscribe failed; retrying');
         clearTimeout(this.resubscribeTimer);
-        this.resubscribeTimer = setTimeout(() => this.subscribe(sessionPresent), this.opts.reconnectMinMs);
+        this.resubscribeTimer = setTimeout(() => this.sync(), this.opts.reconnectMinMs);
         this.resubscribeTimer.unref();
         return;
       }
-      this.subscribedOnce = true;
-      this.markReady(sessionPresent);
+      for (const t of batch) if (this.topics.has(t)) this.confirmed.add(t);
+      this.releaseTopicWaiters(false);
+      this.sync();
     });
+  }
+
+  /** Wakes addTopics callers whose topics are confirmed (or all of them: the broker is down, or we stopped). */
+  private releaseTopicWaiters(all: boolean): void {
+    const keep: typeof this.topicWaiters = [];
+    for (const w of this.topicWaiters) {
+      if (all || w.topics.every((t) => this.confirmed.has(t) || !this.topics.has(t))) w.done();
+      else keep.push(w);
+    }
+    this.topicWaiters = keep;
   }
 
   private onClose(): void {
@@ -301,8 +395,9 @@ export class BrokerConnection {
       this.opts.log.warn({ endpoint: this.endpoint, error: this.lastError }, 'mqtt broker unreachable; retrying in the background');
       this.downLogged = true;
     }
-    // start() does not wait for the retries of a broker that is down.
+    // start() and addTopics() do not wait for the retries of a broker that is down.
     this.releaseWaiters();
+    this.releaseTopicWaiters(true);
   }
 
   private handleMessage(packet: IPublishPacket, callback: (err?: Error) => void): void {
@@ -311,8 +406,12 @@ export class BrokerConnection {
       return;
     }
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload, 'utf8') : packet.payload;
-    if (payload.length === 0 && packet.messageId !== undefined && this.stubs.delete(packet.messageId)) {
-      callback(); // an oversized message, refused unread (onOversized counted it): acknowledged so it is not sent again
+    const stub = packet.messageId !== undefined && payload.length === 0 ? this.stubs.get(packet.messageId) : undefined;
+    if (stub !== undefined) {
+      // An oversized message, refused unread: reported, and acknowledged so it is not sent again.
+      this.stubs.delete(packet.messageId!);
+      this.opts.onOversized(stub, this.endpoint, packet.topic);
+      callback();
       return;
     }
     this.opts.onMessage(payload, packet.topic, this.endpoint).then(

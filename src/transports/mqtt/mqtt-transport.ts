@@ -1,13 +1,18 @@
 /**
- * The MQTT transport: several brokers in parallel (one mqtt.js client each),
- * topic `dm/<recipient x-only>`, QoS 1, persistent sessions under a stable
- * client id, signed (and to capable peers NIP-44 encrypted) envelopes, seed
- * envelopes to seed peers. See docs/mqtt-envelope.md.
+ * The MQTT transport: several brokers in parallel, topic `dm/<recipient
+ * x-only>`, QoS 1, persistent sessions under a stable client id, signed (and
+ * to capable peers NIP-44 encrypted) envelopes, seed envelopes to seed peers.
+ * See docs/mqtt-envelope.md.
+ *
+ * One transport serves one identity; its broker clients are the process's
+ * (ConnectionPool): one mqtt.js client per broker and role, whatever the
+ * number of identities, each joining with its own topics.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { ParseResult, Rejection } from '../../protocol/chat-message.js';
 import { redactUrl, summarize } from '../transport.js';
 import type {
+  StopOptions,
   EndpointResult,
   EndpointStatus,
   FailureReason,
@@ -19,8 +24,12 @@ import type {
   TransportCapabilities,
   TransportContext,
 } from '../transport.js';
-import { BrokerConnection, mqttClientId } from './broker-connection.js';
+import { ConnectionPool } from '../connection-pool.js';
+import type { Lease } from '../connection-pool.js';
+import { mqttClientId } from './broker-connection.js';
 import type { MqttConfig } from './config.js';
+import { SharedBroker } from './shared-broker.js';
+import type { BrokerRoute } from './shared-broker.js';
 import { buildEnvelope, maxEnvelopeBytes, maxPacketBytes, NIP44_MAX_PLAINTEXT_BYTES, parseEnvelope, wireFormatFor } from './envelope.js';
 import type { AcceptedEnvelope } from './envelope.js';
 
@@ -39,11 +48,16 @@ export function dmTopic(xOnly: string): string {
 const VERDICT_CACHE_SIZE = 256;
 const X_ONLY = /^[0-9a-f]{64}$/;
 
+/** How long a publish that arrives before its room's transport has started is held for it (see SharedBroker). */
+const HOLD_UNJOINED_MS = 30_000;
+
 export class MqttTransport implements Transport {
   readonly id = 'mqtt' as const;
   readonly capabilities: TransportCapabilities;
-  private readonly connections: BrokerConnection[];
-  private readonly topics: Set<string>;
+  private readonly brokers: Array<Lease<SharedBroker>>;
+  private readonly topics: string[];
+  private readonly route: BrokerRoute;
+  private readonly pool: ConnectionPool;
   private readonly verdicts = new Map<string, ParseResult<AcceptedEnvelope>>();
   private onEnvelope: ((e: InboundEnvelope) => Promise<void>) | undefined;
   private starting: Promise<void> | undefined;
@@ -55,26 +69,36 @@ export class MqttTransport implements Transport {
   ) {
     const own = ctx.identity;
     const listen = ctx.listen !== false;
-    this.topics = new Set(listen ? [dmTopic(own.xOnly), dmTopic(own.secp256k1PublicKey)] : []);
+    this.topics = listen ? [dmTopic(own.xOnly), dmTopic(own.secp256k1PublicKey)] : [];
     // A send-only or transient transport must not resume (and so steal) the listener's persistent session.
     const persistent = listen && config.session !== 'transient';
-    const processId = `rc-${listen ? 't' : 's'}-${randomBytes(9).toString('hex')}`;
-    this.connections = config.brokers.map(
-      (url) =>
-        new BrokerConnection({
+    // Without a process pool the transport has connections of its own, owned by its identity.
+    this.pool = ctx.pool ?? new ConnectionPool({ owner: own });
+    const owner = this.pool.owner;
+    const role = persistent ? 'session' : listen ? 'transient' : 'send';
+    this.brokers = config.brokers.map((url) =>
+      this.pool.lease(`mqtt|${role}|${url}`, () =>
+        new SharedBroker({
           url,
-          clientId: persistent ? mqttClientId(own.xOnly, url) : processId,
-          topics: [...this.topics],
+          // The listener's persistent session belongs to the process's owner (the service identity), so every room shares it.
+          // Others get an id of their own for this run, so they never take over a listener's session.
+          clientId: persistent ? mqttClientId(owner.xOnly, url) : `rc-${listen ? 't' : 's'}-${randomBytes(9).toString('hex')}`,
           clean: !persistent,
           connectTimeoutMs: config.connectTimeoutMs,
           reconnectMinMs: config.reconnectMinMs,
           reconnectMaxMs: config.reconnectMaxMs,
           log: ctx.log,
-          onMessage: (payload, topic, endpoint) => this.receive(payload, topic, endpoint),
           maxPacketBytes: maxPacketBytes(ctx.maxMessageBytes),
-          onOversized: (_bytes, endpoint) => this.refuse(endpoint, { code: 'oversized', detail: `an MQTT packet larger than ${maxPacketBytes(ctx.maxMessageBytes)} bytes was refused unread` }),
+          expects: (xOnly) => this.pool.expects(xOnly),
+          holdMs: HOLD_UNJOINED_MS,
+          strayOversized: (_bytes, endpoint) => this.refuse(endpoint, oversizedRejection(ctx.maxMessageBytes)),
         }),
+      ),
     );
+    this.route = {
+      receive: (payload, _topic, endpoint) => this.receive(payload, endpoint),
+      oversized: (_bytes, endpoint) => this.refuse(endpoint, oversizedRejection(ctx.maxMessageBytes)),
+    };
     this.capabilities = {
       maxBytes: ctx.maxMessageBytes,
       encrypts: true,
@@ -86,9 +110,10 @@ export class MqttTransport implements Transport {
     if (this.stopping) return Promise.reject(new Error('mqtt transport was stopped; create a new one'));
     if (this.starting) return this.starting;
     this.onEnvelope = onEnvelope;
-    this.starting = Promise.all(this.connections.map((c) => c.start())).then(() => {
-      const up = this.connections.filter((c) => c.status().connected).length;
-      this.ctx.log.info({ transport: 'mqtt', connected: up, brokers: this.connections.length }, 'mqtt transport started');
+    if (this.topics.length > 0) this.pool.expect(this.ctx.identity.xOnly);
+    this.starting = Promise.all(this.brokers.map((b) => b.value.join(this.topics, this.route))).then(() => {
+      const up = this.brokers.filter((b) => b.value.connection.status().connected).length;
+      this.ctx.log.debug({ transport: 'mqtt', connected: up, brokers: this.brokers.length }, 'mqtt transport started');
     });
     return this.starting;
   }
@@ -98,7 +123,7 @@ export class MqttTransport implements Transport {
     const failAll = (reason: FailureReason, error: string): SendReport =>
       summarize(
         'mqtt',
-        this.connections.map((c) => ({ endpoint: c.endpoint, ok: false, latencyMs: Date.now() - startedAt, reason, error })),
+        this.brokers.map((b) => ({ endpoint: b.value.connection.endpoint, ok: false, latencyMs: Date.now() - startedAt, reason, error })),
       );
     try {
       if (this.stopping) return failAll('unreachable', 'transport stopped');
@@ -114,7 +139,7 @@ export class MqttTransport implements Transport {
       const wire = buildEnvelope(this.ctx.identity, peer, payload.json, Date.now());
       const topic = dmTopic(peer.xOnly);
       const results: EndpointResult[] = await Promise.all(
-        this.connections.map((c) => c.publish(topic, wire, this.config.sendTimeoutMs, startedAt)),
+        this.brokers.map((b) => b.value.connection.publish(topic, wire, this.config.sendTimeoutMs, startedAt)),
       );
       const report = summarize('mqtt', results);
       this.ctx.log.debug(
@@ -128,20 +153,27 @@ export class MqttTransport implements Transport {
   }
 
   status(): EndpointStatus[] {
-    return this.connections.map((c) => c.status());
+    return this.brokers.map((b) => b.value.connection.status());
   }
 
-  stop(): Promise<void> {
-    this.stopping ??= Promise.all(this.connections.map((c) => c.stop())).then(() => {
+  /**
+   * Leaves the shared clients (the last one out closes them). With `forget`
+   * the identity's topics are unsubscribed, so brokers stop keeping its
+   * messages; without it the persistent session keeps them for the next start.
+   */
+  stop(opts: StopOptions = {}): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const b of this.brokers) b.value.leave(this.topics, opts.forget === true);
+      if (opts.forget) this.pool.forget(this.ctx.identity.xOnly);
+      await Promise.all(this.brokers.map((b) => b.release()));
       this.onEnvelope = undefined;
       this.verdicts.clear();
-    });
+    })();
     return this.stopping;
   }
 
   /** One inbound copy: authenticate, decrypt, deliver. Throws (→ no PUBACK) only when delivery failed. */
-  private async receive(payload: Buffer, topic: string, endpoint: string): Promise<void> {
-    if (!this.topics.has(topic)) return; // not ours (a stale session's subscription): acknowledge and drop
+  private async receive(payload: Buffer, endpoint: string): Promise<void> {
     const receivedAt = Date.now();
     const verdict = this.verdict(payload);
     if (!verdict.ok) {
@@ -188,4 +220,8 @@ export class MqttTransport implements Transport {
     }
     return verdict;
   }
+}
+
+function oversizedRejection(maxMessageBytes: number): Rejection {
+  return { code: 'oversized', detail: `an MQTT packet larger than ${maxPacketBytes(maxMessageBytes)} bytes was refused unread` };
 }
