@@ -1,12 +1,11 @@
 /**
- * The Nostr transport (docs/nostr-framing.md): one connection per configured
- * relay, all used in parallel. Sends NIP-17 gift wraps to peers that
+ * The Nostr transport (docs/nostr-framing.md): every configured relay, all
+ * used in parallel, over the process's shared sockets (SharedRelay: one per
+ * relay, whatever the number of identities). Sends NIP-17 gift wraps to peers that
  * advertise 'nip17' and seed-format kind 4 to everyone else; listens for both
  * on every relay, authenticates every copy, and resumes each relay from a
  * persisted cursor after an outage or a restart.
  */
-import type { EventTemplate } from 'nostr-tools/pure';
-import { signEvent } from '../../identity/crypto.js';
 import type { Logger } from '../../observability/logger.js';
 import { redactUrl, summarize } from '../transport.js';
 import type {
@@ -25,12 +24,15 @@ import { NostrConfigSchema } from './config.js';
 import type { NostrConfig, NostrConfigInput } from './config.js';
 import { cursorKey, ResumeCursor } from './cursor.js';
 import { buildOutboundEvent, FramingError } from './framing.js';
-import { InboundOpener, LruCache } from './inbound.js';
-import { RelayConnection } from './relay-connection.js';
+import { InboundOpener } from './inbound.js';
+import { SharedRelay } from './shared-relay.js';
+import type { RelayMember } from './shared-relay.js';
+import { ConnectionPool } from '../connection-pool.js';
+import type { Lease } from '../connection-pool.js';
 
 interface RelaySlot {
-  readonly connection: RelayConnection;
-  readonly cursor: ResumeCursor;
+  readonly relay: Lease<SharedRelay>;
+  readonly member: RelayMember;
 }
 
 export class NostrTransport implements Transport {
@@ -39,9 +41,8 @@ export class NostrTransport implements Transport {
   readonly config: NostrConfig;
   private readonly slots: RelaySlot[];
   private readonly opener: InboundOpener;
-  /** Ids of events we published: relays that ignore `#p` for live events echo them back to us. */
-  private readonly published = new LruCache<string, true>(4096);
   private readonly log: Logger;
+  private readonly listen: boolean;
   private onEnvelope: ((e: InboundEnvelope) => Promise<void>) | undefined;
   private started = false;
   private stopping: Promise<void> | undefined;
@@ -53,11 +54,21 @@ export class NostrTransport implements Transport {
   ) {
     this.config = NostrConfigSchema.parse(config);
     this.log = ctx.log;
+    this.listen = ctx.listen !== false;
     this.opener = new InboundOpener(ctx.identity, ctx.maxMessageBytes);
     const labels = this.config.relays.map((url) => redactUrl(url));
     this.capabilities = { maxBytes: ctx.maxMessageBytes, encrypts: true, endpoints: labels };
     // Largest frame worth reading: an EVENT frame around the largest content we would open.
     const maxFrameBytes = Math.max(1 << 20, 8 * ctx.maxMessageBytes + 65_536);
+    // Without a process pool the transport has sockets of its own, owned by its identity.
+    const pool = ctx.pool ?? new ConnectionPool({ owner: ctx.identity });
+    const connection = {
+      connectTimeoutMs: this.config.connectTimeoutMs,
+      reconnectMinMs: this.config.reconnectMinMs,
+      reconnectMaxMs: this.config.reconnectMaxMs,
+      pingIntervalMs: this.config.pingIntervalMs,
+      maxFrameBytes,
+    };
     this.slots = this.config.relays.map((url, i) => {
       const label = labels[i]!;
       const cursor = new ResumeCursor(
@@ -70,25 +81,16 @@ export class NostrTransport implements Transport {
         },
         this.log,
       );
-      const connection = new RelayConnection(
-        url,
-        label,
-        {
-          connectTimeoutMs: this.config.connectTimeoutMs,
-          reconnectMinMs: this.config.reconnectMinMs,
-          reconnectMaxMs: this.config.reconnectMaxMs,
-          pingIntervalMs: this.config.pingIntervalMs,
-          maxFrameBytes,
-        },
-        {
-          filters: async () => (ctx.listen === false ? [] : cursor.filters()),
-          onEvent: (raw, receivedAt) => this.handleEvent(label, cursor, raw, receivedAt),
-          onProgress: (at) => cursor.reach(at),
-          signAuth: (template: EventTemplate) => signEvent(template, ctx.identity.secp256k1PrivateKey),
-        },
-        this.log,
+      const relay = pool.lease(
+        `nostr|${this.listen ? 'listen' : 'send'}|${maxFrameBytes}|${url}`,
+        () => new SharedRelay({ url, label, connection, owner: pool.owner, listen: this.listen, log: this.log }),
       );
-      return { connection, cursor };
+      const member: RelayMember = {
+        identity: ctx.identity,
+        cursor,
+        onEvent: (raw, receivedAt) => this.handleEvent(label, cursor, raw, receivedAt),
+      };
+      return { relay, member };
     });
   }
 
@@ -97,9 +99,9 @@ export class NostrTransport implements Transport {
     if (this.started) throw new Error('nostr transport already started');
     this.started = true;
     this.onEnvelope = onEnvelope;
-    await Promise.all(this.slots.map((s) => s.connection.start()));
-    const up = this.slots.filter((s) => s.connection.connected).length;
-    this.log.info({ relays: this.slots.length, connected: up }, 'nostr transport listening');
+    await Promise.all(this.slots.map((s) => s.relay.value.join(this.listen ? s.member : undefined)));
+    const up = this.slots.filter((s) => s.relay.value.main.connected).length;
+    this.log.debug({ relays: this.slots.length, connected: up }, 'nostr transport listening');
   }
 
   async send(to: Peer, payload: OutboundPayload): Promise<SendReport> {
@@ -107,14 +109,14 @@ export class NostrTransport implements Transport {
     const all = (reason: FailureReason, error: string): SendReport =>
       summarize(
         this.id,
-        this.slots.map((s) => ({ endpoint: s.connection.label, ok: false, latencyMs: Date.now() - t0, reason, error })),
+        this.slots.map((s) => ({ endpoint: s.relay.value.label, ok: false, latencyMs: Date.now() - t0, reason, error })),
       );
     if (this.stopping) return all('unreachable', 'transport stopped');
     const bytes = Buffer.byteLength(payload.json, 'utf8');
     if (bytes > this.ctx.maxMessageBytes) {
       return all('rejected', `message is ${bytes} bytes, larger than the ${this.ctx.maxMessageBytes}-byte limit`);
     }
-    if (!this.slots.some((s) => s.connection.connected)) return all('unreachable', 'no relay connected');
+    if (!this.slots.some((s) => s.relay.value.main.connected)) return all('unreachable', 'no relay connected');
 
     let frame: string;
     let eventId: string;
@@ -122,7 +124,6 @@ export class NostrTransport implements Transport {
     try {
       const built = buildOutboundEvent(this.ctx.identity, to.identity, payload.json);
       eventId = built.event.id;
-      if (to.identity.xOnly !== this.ctx.identity.xOnly) this.published.set(eventId, true);
       framing = built.framing;
       frame = JSON.stringify(['EVENT', built.event]);
     } catch (err) {
@@ -132,11 +133,12 @@ export class NostrTransport implements Transport {
 
     const results = await Promise.all(
       this.slots.map(async (s): Promise<EndpointResult> => {
-        const outcome = await s.connection.publish(eventId, frame, this.config.publishTimeoutMs);
+        const relay = s.relay.value;
+        const outcome = await relay.main.publish(eventId, frame, this.config.publishTimeoutMs);
         const latencyMs = Date.now() - t0;
         return outcome.ok
-          ? { endpoint: s.connection.label, ok: true, latencyMs }
-          : { endpoint: s.connection.label, ok: false, latencyMs, reason: outcome.reason, error: outcome.error };
+          ? { endpoint: relay.label, ok: true, latencyMs }
+          : { endpoint: relay.label, ok: false, latencyMs, reason: outcome.reason, error: outcome.error };
       }),
     );
     const report = summarize(this.id, results);
@@ -148,22 +150,25 @@ export class NostrTransport implements Transport {
   }
 
   status(): EndpointStatus[] {
-    return this.slots.map((s) => s.connection.status());
+    return this.slots.map((s) => s.relay.value.connectionOf(this.ctx.identity.xOnly).status());
   }
 
+  /** Leaves the shared sockets (the last one out closes them), saving where each relay's stream was handled up to. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      await Promise.all(this.slots.map((s) => s.connection.stop()));
-      await Promise.all(this.slots.map((s) => s.cursor.flush()));
-      this.log.info('nostr transport stopped');
+      await Promise.all(
+        this.slots.map(async (s) => {
+          await s.relay.value.leave(this.ctx.identity.xOnly);
+          await s.relay.release();
+        }),
+      );
+      this.log.debug('nostr transport stopped');
     })();
     return this.stopping;
   }
 
   /** One EVENT from one relay: authenticate (once per distinct event), then hand over this copy. */
   private async handleEvent(endpoint: string, cursor: ResumeCursor, raw: unknown, receivedAt: number): Promise<void> {
-    const id = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
-    if (typeof id === 'string' && this.published.get(id)) return; // our own event, not addressed to us
     const outcome = this.opener.open(raw);
     if (!outcome.ok) {
       if (outcome.fresh) {

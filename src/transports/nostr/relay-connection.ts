@@ -60,7 +60,10 @@ export class RelayConnection {
   private pingTimer: NodeJS.Timeout | undefined;
   private alive = true;
   private live = false;
-  private readonly subId = `rc-${randomBytes(6).toString('hex')}`;
+  private readonly subBase = `rc-${randomBytes(6).toString('hex')}`;
+  /** The current subscription's id: a new one per REQ, so an EOSE always belongs to the filters last asked for. */
+  private subId = '';
+  private reqSeq = 0;
   private reqSentAt = 0;
   private authEventId: string | undefined;
   private authed = false;
@@ -71,6 +74,10 @@ export class RelayConnection {
   private queued = 0;
   private firstSettle: (() => void) | undefined;
   private readonly first: Promise<void>;
+  /** resubscribe() callers waiting for the EOSE of the REQ that includes their filters. */
+  private eoseWaiters: Array<() => void> = [];
+  /** A REQ is open on this socket (so an empty filter set must CLOSE it). */
+  private subscribed = false;
 
   constructor(
     readonly url: string,
@@ -85,6 +92,37 @@ export class RelayConnection {
 
   get connected(): boolean {
     return this.isOpen;
+  }
+
+  /**
+   * Asks the relay again with freshly computed filters (the set of identities
+   * listening changed). Resolves at that subscription's EOSE, or at once when
+   * the relay is not connected (the next connect asks with the new filters),
+   * or when the connection closes; never rejects.
+   */
+  resubscribe(): Promise<void> {
+    if (this.stopped || !this.isOpen) return Promise.resolve();
+    const done = new Promise<void>((resolve) => {
+      const timer = setTimeout(release, 2 * this.options.connectTimeoutMs);
+      timer.unref?.();
+      this.eoseWaiters.push(release);
+      function release() {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void this.subscribe(this.gen);
+    return done;
+  }
+
+  /** Resolves once every inbound frame received so far has been handled. */
+  drained(): Promise<void> {
+    return this.queue;
+  }
+
+  /** True while the subscription is caught up (after EOSE) and frames move the cursor. */
+  get isLive(): boolean {
+    return this.live;
   }
 
   /**
@@ -127,6 +165,7 @@ export class RelayConnection {
     clearTimeout(this.reconnectTimer);
     clearInterval(this.pingTimer);
     this.settleFirst();
+    this.releaseEoseWaiters();
     if (this.live) {
       // Live until now: once the frames already queued are handled, the cursor may move here.
       const at = Date.now();
@@ -226,10 +265,12 @@ export class RelayConnection {
     clearInterval(this.pingTimer);
     this.ws = undefined;
     this.live = false;
+    this.subscribed = false;
     this.lastError = reason;
     this.setOpen(false, reason);
     this.pending.failAll('connection closed before the relay answered');
     this.settleFirst();
+    this.releaseEoseWaiters();
     if (this.stopped) return;
     const base = backoffDelay(this.attempt, this.options.reconnectMinMs, this.options.reconnectMaxMs);
     this.attempt++;
@@ -281,6 +322,7 @@ export class RelayConnection {
   }
 
   private async subscribe(gen: number): Promise<void> {
+    const seq = ++this.reqSeq;
     let filters: Filter[];
     try {
       filters = await this.hooks.filters();
@@ -289,20 +331,36 @@ export class RelayConnection {
       this.ws?.terminate();
       return;
     }
-    if (gen !== this.gen) return;
+    // A later call computes newer filters and sends them.
+    if (gen !== this.gen || seq !== this.reqSeq) return;
     if (filters.length === 0) {
-      // Send-only: nothing to subscribe to; the connection is ready as it is.
+      // Send-only, or nobody listens here any more: nothing to subscribe to; the connection is ready as it is.
+      if (this.subscribed) this.sendFrame(['CLOSE', this.subId]);
+      this.subscribed = false;
+      this.live = false;
       this.settleFirst();
+      this.releaseEoseWaiters();
       return;
     }
     this.live = false;
     this.reqSentAt = Date.now();
+    // Frames of the previous subscription are ignored from here on: the new one asks from a
+    // cursor that has not moved past them (it moves only while live).
+    if (this.subscribed) this.sendFrame(['CLOSE', this.subId]);
+    this.subscribed = true;
+    this.subId = `${this.subBase}-${seq}`;
     this.sendFrame(['REQ', this.subId, ...filters]);
   }
 
   private settleFirst(): void {
     this.firstSettle?.();
     this.firstSettle = undefined;
+  }
+
+  private releaseEoseWaiters(): void {
+    const waiters = this.eoseWaiters;
+    this.eoseWaiters = [];
+    for (const w of waiters) w();
   }
 
   // ───────────────────────────── inbound frames ─────────────────────────────
@@ -376,6 +434,7 @@ export class RelayConnection {
     this.attempt = 0;
     this.hooks.onProgress(this.reqSentAt);
     this.settleFirst();
+    this.releaseEoseWaiters();
   }
 
   private onOk(gen: number, id: unknown, ok: boolean, message: string): void {
