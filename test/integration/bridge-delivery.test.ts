@@ -94,7 +94,8 @@ describe('bridge delivery', () => {
       await second.stop();
       await first.stop();
     }
-  });
+    // Two workers taking turns on one room's order: 40-55 s alone, more beside the rest of the suite.
+  }, 150_000);
 });
 
 
