@@ -18,7 +18,6 @@
  *   --soak         instead: --messages (default 100,000) at --rate (default 25/s) over 100 rooms, RSS and heap every 10 s
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +36,8 @@ import { bullmqJob, cryptoFloorMs, mqttRtt, pct, relayRtt } from './baselines.js
 import { roomsBench, soakBench } from './bridge-scale.js';
 import type { ScaleDeps } from './bridge-scale.js';
 import { benchNetwork } from './network.js';
+import { connectionsTo } from '../test/support/sockets.js';
+import type { Endpoints } from '../test/support/network.js';
 
 type NetworkSet = 'mqtt' | 'nostr' | 'both';
 const MOD = { id: '@bench:memory', displayName: 'Mod', level: 'moderator' as const };
@@ -92,7 +93,7 @@ export async function bridgeBench(argv: readonly string[]): Promise<void> {
     const floor = cryptoFloorMs();
     say(`baselines: MQTT QoS1 round trip p50 ${baseline_ms.mqtt_rtt_p50} ms · relay EVENT→OK p50 ${baseline_ms.nostr_rtt_p50} ms · BullMQ job p50 ${baseline_ms.bullmq_job_p50} ms · crypto floor ${floor.toFixed(2)} ms per MQTT message + ack\n`);
 
-    const scale: ScaleDeps = { net, peerMagnet: encodeMagnet(peerIdentity), seen, say, countSockets, addContact, burst, paced };
+    const scale: ScaleDeps = { net, peerMagnet: encodeMagnet(peerIdentity), seen, say, countSockets: endpointSockets(net), addContact, burst, paced };
     if (values.rooms !== undefined || values.soak) {
       const soakRate = Number(values.rate ?? 25);
       const result = values.soak ? { messages: n, rate: soakRate, soak: await soakBench(n, soakRate, ROOMS, scale) } : { messages: n, baseline_ms, ...(await roomsBench(Number(values.rooms), n, scale)) };
@@ -144,7 +145,7 @@ async function runSet(
     // 100 rooms, full speed, round robin.
     const many = await burst(b, rooms, `${set}-many`, n, seen);
     const cpu = process.cpuUsage(cpu0);
-    const sockets = countSockets();
+    const sockets = endpointSockets(net)();
     // One room at a fixed rate: latency without backlog.
     const steady = await paced(b, [rooms[1]!], `${set}-rate`, Math.min(n, rate * 10), rate, seen);
 
@@ -208,17 +209,10 @@ async function paced(b: TestBridge, rooms: readonly RoomRef[], tag: string, n: n
   return sent.map((x) => seen.get(x.text)! - x.at);
 }
 
-/** Open sockets of this process (the bridge's connections, and the bench's own to Redis and its children's pipes). */
-function countSockets(): number {
-  let count = 0;
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:')) count++;
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return count;
+/** This process's connections to the brokers and relays (the roomcast bridge's; the peer and the endpoints run in their own processes). */
+function endpointSockets(net: Endpoints): () => number {
+  const ports = [...net.brokers, ...net.relays].map((e) => Number(new URL(e.url).port));
+  return () => connectionsTo(ports);
 }
 
 function round(x: number): number {

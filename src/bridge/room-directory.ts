@@ -44,6 +44,14 @@ export class RoomDirectory {
     return Promise.all(bridged.map((r) => this.byOwner.get(r.owner) ?? this.remember(r)));
   }
 
+  /** The room whose identity has x-only key `owner`, if it is bridged here. */
+  async ownedBy(owner: string): Promise<BridgedRoom | undefined> {
+    const cached = this.byOwner.get(owner);
+    if (cached) return cached;
+    const record = await this.rooms.getRoomByOwner(owner);
+    return record ? this.remember(record) : undefined;
+  }
+
   private remember(record: RoomRecord): BridgedRoom {
     const room = { platform: record.platform, roomId: record.roomId, identity: unsealIdentity(record.sealedKey, this.key, record.owner) };
     this.byKey.set(`${record.platform}\u0000${record.roomId}`, room);

@@ -22,7 +22,13 @@ export interface Network<S extends z.ZodType<{ enabled: boolean }>> {
   readonly display: NetworkDisplay;
   /** Its section under `transports` in the config, with `enabled`. */
   readonly section: S;
-  /** Builds its transport from an enabled section; undefined when the section names no endpoint. */
+  /**
+   * True when its client is one per identity and keeps local state (XMTP: an
+   * installation and its database): only the listening process creates it,
+   * and send-only processes hand their sends to it (hand-off.ts).
+   */
+  readonly listenerOnly?: boolean;
+  /** Builds its transport from an enabled section; undefined when the section names no endpoint. Connects nothing before start(). */
   create(section: z.output<S>, ctx: TransportContext): Transport | undefined;
 }
 

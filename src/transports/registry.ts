@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { MQTT_NETWORK } from './mqtt/network.js';
 import type { NetworkDisplay } from './network.js';
 import { NOSTR_NETWORK } from './nostr/network.js';
+import { HandOffTransport } from './hand-off.js';
 import type { Transport, TransportContext } from './transport.js';
 import { XMTP_NETWORK } from './xmtp/network.js';
 import { withOwnDefaults } from '../common/config-fields.js';
@@ -32,14 +33,22 @@ const SECTIONS = Object.fromEntries(
 export const TransportsConfigSchema = z.object(SECTIONS).strict();
 export type TransportsConfig = z.output<typeof TransportsConfigSchema>;
 
-/** Every enabled transport, in registry order. */
+/**
+ * Every enabled transport, in registry order. In a send-only context a
+ * listener-only network is handed off to the listening process (ctx.handOff),
+ * or left out when there is nobody to hand it to.
+ */
 export function createTransports(config: TransportsConfig, ctx: TransportContext): Transport[] {
   return NETWORK_IDS.flatMap((id) => {
     const section = config[id];
     if (!section.enabled) return [];
     // Each entry's create takes its own section's type (see network()); the id ties the two together.
     const create = NETWORKS[id].create as (s: typeof section, c: TransportContext) => Transport | undefined;
-    return create(section, ctx) ?? [];
+    const transport = create(section, ctx);
+    if (!transport) return [];
+    const listenerOnly = (NETWORKS[id] as { listenerOnly?: boolean }).listenerOnly === true;
+    if (ctx.listen !== false || !listenerOnly) return [transport];
+    return ctx.handOff ? [new HandOffTransport(transport, ctx.identity, ctx.handOff)] : [];
   });
 }
 

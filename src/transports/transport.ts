@@ -8,6 +8,7 @@ import type { Identity, PublicIdentity } from '../identity/keys.js';
 import type { ProtocolId, Rejection } from '../protocol/chat-message.js';
 import type { Logger } from '../observability/logger.js';
 import type { ConnectionPool } from './connection-pool.js';
+import type { HandOff } from './hand-off.js';
 
 export type TransportId = ProtocolId;
 
@@ -87,6 +88,8 @@ export interface TransportContext {
    * of identities). Without it a transport opens connections of its own.
    */
   readonly pool?: ConnectionPool;
+  /** Send-only: where sends on listener-only networks go (registry.ts). */
+  readonly handOff?: HandOff;
 }
 
 export interface StopOptions {

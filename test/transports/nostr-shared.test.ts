@@ -70,7 +70,7 @@ describe('Nostr sockets shared by the identities of one process', () => {
         return p;
       }),
     );
-    await waitFor(() => picked.every((m, i) => m.inbox.filter((e) => e.body === sent[i]!.json).length === 2), 'each picked room its message from both relays');
+    await waitFor(() => picked.every((m, i) => m.inbox.filter((e) => e.body === sent[i]!.json).length === 2), `each picked room its message from both relays (${picked.map((m) => m.inbox.length).join(",")})`);
     await sleep(300);
     const others = rooms.filter((m) => !picked.includes(m));
     expect(others.every((m) => m.inbox.length === 0)).toBe(true);
@@ -102,6 +102,24 @@ describe('Nostr sockets shared by the identities of one process', () => {
     expect(r.connections()).toBe(2);
     await late.t.stop();
     await waitFor(() => r.connections() === 1, 'the pool’s socket closed with its last user');
+  });
+
+  it('identities joining one by one get subscriptions of their own, merged once there are several; each gets its message once per relay', async () => {
+    const r = await relay();
+    const pool = new ConnectionPool({ owner: generateIdentity() });
+    const rooms = Array.from({ length: 12 }, () => member(generateIdentity(), pool, [r.url]));
+    for (const m of rooms) await m.start();
+    const carol = member(generateIdentity(), undefined, [r.url]);
+    await carol.start();
+    const sent = await Promise.all(rooms.map(async (m, i) => {
+      const p = payload(carol.id, `one by one ${i}`);
+      await carol.t.send({ identity: publicPart(m.id) }, p);
+      return p;
+    }));
+    await waitFor(() => rooms.every((m, i) => m.inbox.some((e) => e.body === sent[i]!.json)), 'every room its message');
+    await sleep(300);
+    expect(rooms.map((m) => m.inbox.length)).toEqual(rooms.map(() => 1));
+    expect(r.connections()).toBe(2);
   });
 
   it('resumes every identity from its own cursor after the relay restarts', async () => {

@@ -45,6 +45,11 @@ export class LruCache<K, V> {
     return this.map.size;
   }
 
+  clear(): void {
+    this.map.clear();
+    this.weight = 0;
+  }
+
   private delete(key: K): void {
     const old = this.map.get(key);
     if (old === undefined) return;

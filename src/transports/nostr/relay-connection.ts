@@ -1,26 +1,27 @@
 /**
  * One relay: a WebSocket (`ws` rather than Node's global WebSocket, for protocol-level
  * pings that find dead connections, and handshake timeouts) that
- * reconnects with exponential backoff, keeps one subscription whose filters
- * are recomputed on every (re)subscribe, answers NIP-42 AUTH challenges,
- * publishes events and waits for the relay's OK.
+ * reconnects with exponential backoff, keeps the subscriptions its owner asks
+ * for (recomputed on every reconnect; more can be added and closed while it
+ * runs), answers NIP-42 AUTH challenges, publishes events and waits for the
+ * relay's OK.
  *
  * Inbound EVENT frames are handed to the owner strictly in order, one at a
- * time (the handler is awaited); progress marks (for the resume cursor) are
- * interleaved in the same queue, so the cursor never passes an event that
- * has not been handled. Nothing thrown in a socket handler escapes.
+ * time (the handler is awaited); progress marks (for the resume cursors) are
+ * interleaved in the same queue, so a cursor never passes an event that has
+ * not been handled. Nothing thrown in a socket handler escapes.
  */
-import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import type { RawData } from 'ws';
 import type { EventTemplate, NostrEvent } from 'nostr-tools/pure';
-import type { Filter } from 'nostr-tools/filter';
 import { makeAuthEvent } from 'nostr-tools/nip42';
 import { backoffDelay } from '../../common/backoff.js';
 import type { Logger } from '../../observability/logger.js';
 import type { EndpointStatus } from '../transport.js';
 import { PendingPublishes } from './pending-publishes.js';
 import type { PublishOutcome } from './pending-publishes.js';
+import { SubscriptionSet } from './subscriptions.js';
+import type { OpenSubscription, SubscriptionGroup } from './subscriptions.js';
 
 export interface RelayConnectionOptions {
   readonly connectTimeoutMs: number;
@@ -34,17 +35,15 @@ export interface RelayConnectionOptions {
 }
 
 export interface RelayConnectionHooks {
-  /** Filters for the next (re)subscription. */
-  filters(): Promise<Filter[]>;
-  /** One EVENT from our subscription, freshly parsed; awaited, in arrival order. Must not throw. */
+  /** The subscriptions to open on each (re)connect; none for a send-only connection. */
+  groups(): Promise<SubscriptionGroup[]>;
+  /** One EVENT from one of our subscriptions, freshly parsed; awaited, in arrival order. Must not throw. */
   onEvent(raw: unknown, receivedAt: number): Promise<void>;
-  /** Everything the relay sent before `atMs` has been handled (only called while the subscription is live). */
-  onProgress(atMs: number): void;
   /** Signs a NIP-42 AUTH event; without it challenges are ignored. */
   signAuth?(template: EventTemplate): NostrEvent;
 }
 
-export type { PublishOutcome };
+export type { PublishOutcome, SubscriptionGroup };
 
 export class RelayConnection {
   private ws: WebSocket | undefined;
@@ -59,25 +58,17 @@ export class RelayConnection {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private alive = true;
-  private live = false;
-  private readonly subBase = `rc-${randomBytes(6).toString('hex')}`;
-  /** The current subscription's id: a new one per REQ, so an EOSE always belongs to the filters last asked for. */
-  private subId = '';
-  private reqSeq = 0;
-  private reqSentAt = 0;
+  private readonly subs = new SubscriptionSet();
+  /** Counts subscribeAll calls: only the newest one opens its subscriptions. */
+  private round = 0;
   private authEventId: string | undefined;
   private authed = false;
-  private resubscribeAfterAuth = false;
   private authRetries = 0;
   private readonly pending = new PendingPublishes();
   private queue: Promise<void> = Promise.resolve();
   private queued = 0;
   private firstSettle: (() => void) | undefined;
   private readonly first: Promise<void>;
-  /** resubscribe() callers waiting for the EOSE of the REQ that includes their filters. */
-  private eoseWaiters: Array<() => void> = [];
-  /** A REQ is open on this socket (so an empty filter set must CLOSE it). */
-  private subscribed = false;
 
   constructor(
     readonly url: string,
@@ -95,34 +86,34 @@ export class RelayConnection {
   }
 
   /**
-   * Asks the relay again with freshly computed filters (the set of identities
-   * listening changed). Resolves at that subscription's EOSE, or at once when
-   * the relay is not connected (the next connect asks with the new filters),
-   * or when the connection closes; never rejects.
+   * Opens one more subscription on the live socket. Resolves at its EOSE, or
+   * at once when the relay is not connected (the next connect opens what
+   * `groups()` says then), or when the socket closes; never rejects.
    */
-  resubscribe(): Promise<void> {
+  addGroup(group: SubscriptionGroup): Promise<void> {
     if (this.stopped || !this.isOpen) return Promise.resolve();
-    const done = new Promise<void>((resolve) => {
-      const timer = setTimeout(release, 2 * this.options.connectTimeoutMs);
-      timer.unref?.();
-      this.eoseWaiters.push(release);
-      function release() {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    void this.subscribe(this.gen);
+    const sub = this.subs.open(group, Date.now());
+    const done = this.waitFor(sub);
+    this.sendFrame(['REQ', sub.id, ...group.filters]);
     return done;
+  }
+
+  /** Closes the subscription of `group`, if open. */
+  closeGroup(group: SubscriptionGroup): void {
+    const sub = this.subs.of(group);
+    if (!sub) return;
+    this.subs.drop(sub);
+    this.sendFrame(['CLOSE', sub.id]);
+  }
+
+  /** True while the subscription of `group` is caught up (after its EOSE) and frames move its progress. */
+  isLive(group: SubscriptionGroup): boolean {
+    return this.subs.of(group)?.live === true;
   }
 
   /** Resolves once every inbound frame received so far has been handled. */
   drained(): Promise<void> {
     return this.queue;
-  }
-
-  /** True while the subscription is caught up (after EOSE) and frames move the cursor. */
-  get isLive(): boolean {
-    return this.live;
   }
 
   /**
@@ -165,13 +156,10 @@ export class RelayConnection {
     clearTimeout(this.reconnectTimer);
     clearInterval(this.pingTimer);
     this.settleFirst();
-    this.releaseEoseWaiters();
-    if (this.live) {
-      // Live until now: once the frames already queued are handled, the cursor may move here.
-      const at = Date.now();
-      this.enqueue(() => this.hooks.onProgress(at));
-    }
-    this.live = false;
+    // Live until now: once the frames already queued are handled, the cursors may move here.
+    const at = Date.now();
+    const subs = this.subs.clear();
+    for (const sub of subs) if (sub.live) this.enqueue(() => sub.group.onProgress(at));
     const ws = this.ws;
     this.ws = undefined;
     this.gen++;
@@ -189,7 +177,7 @@ export class RelayConnection {
       });
       try {
         if (ws.readyState === WebSocket.OPEN) {
-          ws.send(JSON.stringify(['CLOSE', this.subId]));
+          for (const sub of subs) ws.send(JSON.stringify(['CLOSE', sub.id]));
           ws.close(1000);
         } else {
           ws.terminate();
@@ -249,7 +237,6 @@ export class RelayConnection {
   private onOpen(gen: number): void {
     this.authed = false;
     this.authEventId = undefined;
-    this.resubscribeAfterAuth = false;
     this.authRetries = 0;
     this.alive = true;
     this.lastError = undefined;
@@ -257,20 +244,18 @@ export class RelayConnection {
     clearInterval(this.pingTimer);
     this.pingTimer = setInterval(() => this.ping(gen), this.options.pingIntervalMs);
     this.pingTimer.unref?.();
-    void this.subscribe(gen);
+    void this.subscribeAll(gen);
   }
 
   private onClosed(gen: number, reason: string): void {
     if (gen !== this.gen) return;
     clearInterval(this.pingTimer);
     this.ws = undefined;
-    this.live = false;
-    this.subscribed = false;
+    this.subs.clear();
     this.lastError = reason;
     this.setOpen(false, reason);
     this.pending.failAll('connection closed before the relay answered');
     this.settleFirst();
-    this.releaseEoseWaiters();
     if (this.stopped) return;
     const base = backoffDelay(this.attempt, this.options.reconnectMinMs, this.options.reconnectMaxMs);
     this.attempt++;
@@ -321,35 +306,34 @@ export class RelayConnection {
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message), () => undefined);
   }
 
-  private async subscribe(gen: number): Promise<void> {
-    const seq = ++this.reqSeq;
-    let filters: Filter[];
+  /** Opens, on a fresh socket, every subscription the owner wants now; the first start settles when all are caught up. */
+  private async subscribeAll(gen: number): Promise<void> {
+    const round = ++this.round;
+    let groups: SubscriptionGroup[];
     try {
-      filters = await this.hooks.filters();
+      groups = await this.hooks.groups();
     } catch (err) {
       this.log.warn({ relay: this.label, err: String(err) }, 'nostr: could not compute subscription filters');
       this.ws?.terminate();
       return;
     }
-    // A later call computes newer filters and sends them.
-    if (gen !== this.gen || seq !== this.reqSeq) return;
-    if (filters.length === 0) {
-      // Send-only, or nobody listens here any more: nothing to subscribe to; the connection is ready as it is.
-      if (this.subscribed) this.sendFrame(['CLOSE', this.subId]);
-      this.subscribed = false;
-      this.live = false;
-      this.settleFirst();
-      this.releaseEoseWaiters();
-      return;
-    }
-    this.live = false;
-    this.reqSentAt = Date.now();
-    // Frames of the previous subscription are ignored from here on: the new one asks from a
-    // cursor that has not moved past them (it moves only while live).
-    if (this.subscribed) this.sendFrame(['CLOSE', this.subId]);
-    this.subscribed = true;
-    this.subId = `${this.subBase}-${seq}`;
-    this.sendFrame(['REQ', this.subId, ...filters]);
+    if (gen !== this.gen || round !== this.round) return;
+    const caughtUp = Promise.all(groups.map((g) => this.addGroup(g)));
+    // Send-only (no groups): the connection is ready as it is.
+    void caughtUp.then(() => this.settleFirst());
+  }
+
+  /** Resolves at `sub`'s EOSE, when the socket closes, or after twice the connect timeout. */
+  private waitFor(sub: OpenSubscription): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, 2 * this.options.connectTimeoutMs);
+      timer.unref?.();
+      sub.waiters.push(done);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
   }
 
   private settleFirst(): void {
@@ -357,11 +341,6 @@ export class RelayConnection {
     this.firstSettle = undefined;
   }
 
-  private releaseEoseWaiters(): void {
-    const waiters = this.eoseWaiters;
-    this.eoseWaiters = [];
-    for (const w of waiters) w();
-  }
 
   // ───────────────────────────── inbound frames ─────────────────────────────
 
@@ -376,17 +355,21 @@ export class RelayConnection {
     if (!Array.isArray(msg) || typeof msg[0] !== 'string') return;
     switch (msg[0]) {
       case 'EVENT':
-        if (msg[1] === this.subId) this.enqueueEvent(gen, msg[2], receivedAt);
+        if (this.subs.get(msg[1])) this.enqueueEvent(gen, msg[2], receivedAt);
         break;
-      case 'EOSE':
-        if (msg[1] === this.subId) this.enqueue(() => this.onEose(gen));
+      case 'EOSE': {
+        const sub = this.subs.get(msg[1]);
+        if (sub) this.enqueue(() => this.onEose(gen, sub));
         break;
+      }
       case 'OK':
         this.onOk(gen, msg[1], msg[2] === true, typeof msg[3] === 'string' ? msg[3] : '');
         break;
-      case 'CLOSED':
-        if (msg[1] === this.subId) this.onSubscriptionClosed(gen, typeof msg[2] === 'string' ? msg[2] : '');
+      case 'CLOSED': {
+        const sub = this.subs.get(msg[1]);
+        if (sub) this.onSubscriptionClosed(sub, typeof msg[2] === 'string' ? msg[2] : '');
         break;
+      }
       case 'AUTH':
         if (typeof msg[1] === 'string') this.onAuthChallenge(msg[1]);
         break;
@@ -424,17 +407,16 @@ export class RelayConnection {
 
   private markProgress(gen: number, at: number): void {
     this.enqueue(() => {
-      if (gen === this.gen && this.live) this.hooks.onProgress(at);
+      if (gen !== this.gen) return;
+      for (const sub of this.subs.all()) if (sub.live) sub.group.onProgress(at);
     });
   }
 
-  private onEose(gen: number): void {
-    if (gen !== this.gen) return;
-    this.live = true;
+  private onEose(gen: number, sub: OpenSubscription): void {
+    if (gen !== this.gen || this.subs.get(sub.id) !== sub) return;
     this.attempt = 0;
-    this.hooks.onProgress(this.reqSentAt);
-    this.settleFirst();
-    this.releaseEoseWaiters();
+    sub.group.onProgress(sub.reqSentAt);
+    this.subs.caughtUp(sub);
   }
 
   private onOk(gen: number, id: unknown, ok: boolean, message: string): void {
@@ -443,27 +425,31 @@ export class RelayConnection {
       this.authEventId = undefined;
       this.authed = ok;
       if (!ok) this.log.warn({ relay: this.label, message: message.slice(0, 200) }, 'nostr: relay refused our AUTH');
-      if (ok && this.resubscribeAfterAuth) {
-        this.resubscribeAfterAuth = false;
-        void this.subscribe(gen);
-      }
+      if (ok && gen === this.gen) for (const sub of this.subs.all()) if (sub.awaitingAuth) this.ask(sub);
       return;
     }
     this.pending.answer(id, ok, message);
   }
 
-  private onSubscriptionClosed(gen: number, reason: string): void {
-    this.live = false;
+  private onSubscriptionClosed(sub: OpenSubscription, reason: string): void {
+    sub.live = false;
     const needsAuth = /^(auth-required|restricted)/.test(reason);
-    if (needsAuth && this.hooks.signAuth && this.authRetries < 3) {
+    if (needsAuth && this.hooks.signAuth && this.authRetries < 3 + this.subs.size) {
       this.authRetries++;
-      if (this.authed) void this.subscribe(gen);
-      else this.resubscribeAfterAuth = true;
+      if (this.authed) this.ask(sub);
+      else sub.awaitingAuth = true;
       return;
     }
     this.log.warn({ relay: this.label, reason: reason.slice(0, 200) }, 'nostr: relay closed our subscription; reconnecting');
     this.lastError = `subscription closed: ${reason.slice(0, 200)}`;
     this.ws?.terminate();
+  }
+
+  /** Sends `sub`'s REQ again (after AUTH). */
+  private ask(sub: OpenSubscription): void {
+    sub.awaitingAuth = false;
+    sub.reqSentAt = Date.now();
+    this.sendFrame(['REQ', sub.id, ...sub.group.filters]);
   }
 
   private onAuthChallenge(challenge: string): void {

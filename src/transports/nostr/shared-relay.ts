@@ -1,11 +1,13 @@
 /**
- * One relay socket shared by every identity a process listens as. One
- * subscription asks for all of them: their `#p` values in chunks a relay
- * accepts, each chunk from the oldest resume point among its identities. A
- * change of who listens re-asks (gathered over a short window, so a thousand
- * rooms starting together cost one REQ). Each event goes to the identities its
- * `p` tags name, and only to them. Progress moves the cursors of the
- * identities the live subscription covers.
+ * One relay socket shared by every identity a process listens as. On each
+ * connect, subscriptions ask for all of them: their `#p` values in chunks a
+ * relay accepts (one subscription per chunk), each chunk from the oldest
+ * resume point among its identities. Identities that join later get a
+ * subscription of their own (those joining in one turn share it), so the
+ * relay never sends everyone's backlog again; once several such small ones
+ * are open they are merged into one, the new one opened before the old ones
+ * close. Each event goes to the identities its `p` tags name, and only to
+ * them. A subscription's progress moves its identities' cursors.
  *
  * A relay that sends an AUTH challenge is taken to serve DMs only to the key a
  * socket authenticated as (NIP-42 relays mostly accept one key per socket), so
@@ -20,13 +22,16 @@ import type { Identity } from '../../identity/keys.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Poolable } from '../connection-pool.js';
 import type { ResumeCursor } from './cursor.js';
+import { LruCache } from './inbound.js';
 import { RelayConnection } from './relay-connection.js';
-import type { RelayConnectionOptions } from './relay-connection.js';
+import type { RelayConnectionOptions, SubscriptionGroup } from './relay-connection.js';
 
-/** `#p` values per filter: within what common relays accept for one filter, and few REQ filters for a thousand rooms. */
+/** `#p` values per filter: within what common relays accept for one filter; 1,000 rooms take 5 subscriptions. */
 export const P_CHUNK = 200;
-/** Joins and leaves gathered into one re-subscription. */
-const GATHER_MS = 50;
+/** Small subscriptions (of identities that joined later) kept open before they are merged. */
+const MAX_SMALL = 4;
+/** How often a subscription's progress is passed on to its identities' cursors. */
+const PROGRESS_EVERY_MS = 1000;
 
 /** One identity listening on the relay. */
 export interface RelayMember {
@@ -47,17 +52,67 @@ export interface SharedRelayOptions {
   readonly log: Logger;
 }
 
+/** One subscription's identities. Its progress reaches their cursors at most once a second (every frame moves it). */
+class MemberGroup implements SubscriptionGroup {
+  private latest = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly filters: Filter[],
+    readonly members: Set<RelayMember>,
+  ) {}
+
+  onProgress(atMs: number): void {
+    if (atMs <= this.latest) return;
+    this.latest = atMs;
+    this.timer ??= setTimeout(() => this.apply(), PROGRESS_EVERY_MS);
+    this.timer.unref?.();
+  }
+
+  /** Passes the progress on now. */
+  apply(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.latest > 0) for (const m of this.members) m.cursor.reach(this.latest);
+  }
+}
+
+/** Subscriptions for `members`, `P_CHUNK` identities each, every chunk from the oldest resume point among them. */
+async function buildGroups(members: readonly RelayMember[]): Promise<MemberGroup[]> {
+  const perMember = await Promise.all(members.map(async (m) => ({ m, filters: await m.cursor.filters() })));
+  const groups: MemberGroup[] = [];
+  for (let i = 0; i < perMember.length; i += P_CHUNK) {
+    const chunk = perMember.slice(i, i + P_CHUNK);
+    // Each member's filters: [kind 4 since a, kind 1059 since b]; a chunk asks from the oldest of each.
+    const filters = chunk[0]!.filters.map((f, k) => ({
+      ...f,
+      '#p': chunk.map((c) => c.m.identity.xOnly),
+      since: Math.min(...chunk.map((c) => c.filters[k]!.since ?? 0)),
+    }));
+    groups.push(new MemberGroup(filters, new Set(chunk.map((c) => c.m))));
+  }
+  return groups;
+}
+
 export class SharedRelay implements Poolable {
   readonly main: RelayConnection;
   private readonly members = new Map<string, RelayMember>();
-  /** Identities the current (or next) subscription of the shared socket asks for. */
-  private covered: RelayMember[] = [];
+  /** The shared socket's subscriptions. */
+  private groups: MemberGroup[] = [];
+  /** Joined while the socket is up, waiting for the next subscription of their own. */
+  private pending: Array<{ member: RelayMember; done: () => void }> = [];
+  private flushing = false;
   /** After an AUTH challenge: sockets of their own, per identity other than the owner. */
   private split = false;
   private readonly own = new Map<string, RelayConnection>();
-  private gatherTimer: NodeJS.Timeout | undefined;
-  private gathered: Promise<void> | undefined;
-  private releaseGathered: (() => void) | undefined;
+  /** The subscriptions of those sockets, to pass their progress on when they close. */
+  private readonly ownGroups = new Map<string, MemberGroup[]>();
+  /**
+   * Events routed lately (id and signature): a relay sends an event once per
+   * matching subscription, and a merge briefly has two that match. Cleared on
+   * each connect, so what a subscription asks for again is routed again.
+   */
+  private readonly routed = new LruCache<string, true>(4096);
   private started = false;
   private closed = false;
 
@@ -67,11 +122,13 @@ export class SharedRelay implements Poolable {
       opts.label,
       opts.connection,
       {
-        filters: () => this.sharedFilters(),
-        onEvent: (raw, receivedAt) => this.route(raw, receivedAt),
-        onProgress: (at) => {
-          for (const m of this.covered) m.cursor.reach(at);
+        groups: async () => {
+          this.routed.clear();
+          const groups = opts.listen ? await buildGroups([...this.members.values()].filter((m) => this.onShared(m))) : [];
+          this.groups = groups;
+          return groups;
         },
+        onEvent: (raw, receivedAt) => this.route(raw, receivedAt),
         signAuth: (template) => this.onChallenge(template),
       },
       opts.log,
@@ -88,24 +145,28 @@ export class SharedRelay implements Poolable {
   }
 
   /**
-   * Starts listening as `member`: resolves once the subscription that
-   * includes it is caught up (EOSE), or the relay is down, or a bound passed.
-   * A send-only member (listen false) only needs the socket open.
+   * Starts listening as `member`: resolves once its subscription is caught up
+   * (EOSE), or the relay is down, or a bound passed. Without a member (send
+   * only) it only opens the socket.
    */
   async join(member: RelayMember | undefined): Promise<void> {
     if (this.closed) return;
-    if (!member || !this.opts.listen) {
-      await this.start();
-      return;
-    }
+    if (!member || !this.opts.listen) return this.start();
     this.members.set(member.identity.xOnly, member);
-    if (this.split && member.identity.xOnly !== this.opts.owner.xOnly) {
+    if (!this.onShared(member)) {
       await this.start();
       await this.ownConnection(member).start();
       return;
     }
-    if (!this.started) return this.start();
-    await this.regather();
+    // Before the socket is up, the connect's subscriptions include it.
+    if (!this.started || !this.main.connected) return this.start();
+    await new Promise<void>((done) => {
+      this.pending.push({ member, done });
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => void this.flush());
+      }
+    });
   }
 
   /** Stops listening as `xOnly`; its cursor moves to what was handled, and is saved. */
@@ -117,23 +178,26 @@ export class SharedRelay implements Poolable {
     if (own) {
       this.own.delete(xOnly);
       await own.stop();
+      for (const g of this.ownGroups.get(xOnly) ?? []) g.apply();
+      this.ownGroups.delete(xOnly);
     } else {
       const at = Date.now();
-      const wasLive = this.main.isLive && this.covered.includes(member);
-      this.covered = this.covered.filter((m) => m !== member);
+      const group = this.groups.find((g) => g.members.has(member));
+      const wasLive = group !== undefined && this.main.isLive(group);
+      group?.apply();
+      group?.members.delete(member);
       await this.main.drained();
       if (wasLive) member.cursor.reach(at);
-      if (!this.closed && this.members.size > 0) void this.regather();
     }
     await member.cursor.flush();
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.gatherTimer);
-    this.releaseGathered?.();
     await Promise.all([this.main.stop(), ...[...this.own.values()].map((c) => c.stop())]);
     this.own.clear();
+    for (const g of [...this.groups, ...[...this.ownGroups.values()].flat()]) g.apply();
+    for (const p of this.pending.splice(0)) p.done();
     await Promise.all([...this.members.values()].map((m) => m.cursor.flush()));
   }
 
@@ -142,42 +206,44 @@ export class SharedRelay implements Poolable {
     return this.main.start();
   }
 
-  /** Re-asks the shared socket's subscription once joins and leaves have gathered. */
-  private regather(): Promise<void> {
-    if (!this.gathered) {
-      this.gathered = new Promise<void>((resolve) => (this.releaseGathered = resolve));
-      this.gatherTimer = setTimeout(() => {
-        const release = this.releaseGathered;
-        this.gathered = undefined;
-        this.releaseGathered = undefined;
-        void this.main.resubscribe().then(release);
-      }, GATHER_MS);
-      this.gatherTimer.unref?.();
-    }
-    return this.gathered;
+  /** True when `m` listens on the shared socket (everyone, until a split; then the owner only). */
+  private onShared(m: RelayMember): boolean {
+    return !this.split || m.identity.xOnly === this.opts.owner.xOnly;
   }
 
-  /** Filters for every identity the shared socket listens for, chunked by `#p`. */
-  private async sharedFilters(): Promise<Filter[]> {
-    if (!this.opts.listen) return [];
-    const listening = [...this.members.values()].filter((m) => !this.split || m.identity.xOnly === this.opts.owner.xOnly);
-    const perMember = await Promise.all(listening.map(async (m) => ({ m, filters: await m.cursor.filters() })));
-    this.covered = listening;
-    const out: Filter[] = [];
-    for (let i = 0; i < perMember.length; i += P_CHUNK) {
-      const chunk = perMember.slice(i, i + P_CHUNK);
-      // Each member's filters: [kind 4 since a, kind 1059 since b]; a chunk asks from the oldest of each.
-      const kinds = chunk[0]!.filters.length;
-      for (let k = 0; k < kinds; k++) {
-        const since = Math.min(...chunk.map((c) => c.filters[k]!.since ?? 0));
-        out.push({ ...chunk[0]!.filters[k]!, '#p': chunk.map((c) => c.m.identity.xOnly), since });
-      }
+  /** Opens a subscription for the identities that joined since the last one, then merges small ones. */
+  private async flush(): Promise<void> {
+    const batch = this.pending.splice(0);
+    this.flushing = false;
+    const joining = batch.map((p) => p.member).filter((m) => this.members.get(m.identity.xOnly) === m && this.onShared(m));
+    try {
+      const groups = await buildGroups(joining);
+      this.groups.push(...groups);
+      await Promise.all(groups.map((g) => this.main.addGroup(g)));
+    } finally {
+      for (const p of batch) p.done();
     }
-    return out;
+    await this.merge();
+  }
+
+  /** Too many small subscriptions: one (or a few) new ones for their identities, opened before the old close. */
+  private async merge(): Promise<void> {
+    const small = this.groups.filter((g) => g.members.size < P_CHUNK);
+    if (small.length <= MAX_SMALL || this.closed) return;
+    for (const g of small) g.apply();
+    const merged = await buildGroups(small.flatMap((g) => [...g.members]));
+    this.groups = [...this.groups.filter((g) => !small.includes(g)), ...merged];
+    await Promise.all(merged.map((g) => this.main.addGroup(g)));
+    for (const g of small) this.main.closeGroup(g);
   }
 
   /** An event goes to each listening identity its `p` tags name (a relay may send others: ignored). */
   private async route(raw: unknown, receivedAt: number): Promise<void> {
+    const key = eventKey(raw);
+    if (key !== undefined) {
+      if (this.routed.get(key)) return;
+      this.routed.set(key, true);
+    }
     for (const xOnly of recipients(raw)) {
       const m = this.members.get(xOnly);
       if (m && !this.own.has(xOnly)) await m.onEvent(raw, receivedAt);
@@ -195,9 +261,15 @@ export class SharedRelay implements Poolable {
   }
 
   private async splitMembers(): Promise<void> {
-    const others = [...this.members.values()].filter((m) => m.identity.xOnly !== this.opts.owner.xOnly);
+    const others = [...this.members.values()].filter((m) => !this.onShared(m));
     await Promise.all(others.map((m) => this.ownConnection(m).start()));
-    if (!this.closed) await this.main.resubscribe();
+    // The shared subscriptions stop asking for them.
+    const old = this.groups;
+    for (const g of old) g.apply();
+    const owner = [...this.members.values()].filter((m) => this.onShared(m));
+    this.groups = await buildGroups(owner);
+    await Promise.all(this.groups.map((g) => this.main.addGroup(g)));
+    for (const g of old) this.main.closeGroup(g);
   }
 
   private ownConnection(member: RelayMember): RelayConnection {
@@ -209,9 +281,12 @@ export class SharedRelay implements Poolable {
         this.opts.label,
         this.opts.connection,
         {
-          filters: () => member.cursor.filters(),
+          groups: async () => {
+            const groups = await buildGroups([member]);
+            this.ownGroups.set(xOnly, groups);
+            return groups;
+          },
           onEvent: (raw, receivedAt) => member.onEvent(raw, receivedAt),
-          onProgress: (at) => member.cursor.reach(at),
           signAuth: (template) => signEvent(template, member.identity.secp256k1PrivateKey),
         },
         this.opts.log,
@@ -220,6 +295,13 @@ export class SharedRelay implements Poolable {
     }
     return c;
   }
+}
+
+/** An event's id and signature, when it has both (unvalidated: the member checks them). */
+function eventKey(raw: unknown): string | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const { id, sig } = raw as { id?: unknown; sig?: unknown };
+  return typeof id === 'string' && typeof sig === 'string' ? `${id}:${sig}` : undefined;
 }
 
 /** The x-only keys an event's `p` tags name (unvalidated: routing only; the member checks everything). */

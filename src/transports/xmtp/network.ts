@@ -6,5 +6,6 @@ import { XmtpTransport } from './xmtp-transport.js';
 export const XMTP_NETWORK = network({
   display: { label: 'XMTP', endpointNoun: 'nodes', countEndpoints: false, wireLabel: 'XMTP V3' },
   section: XmtpSectionSchema,
+  listenerOnly: true,
   create: (c, ctx) => new XmtpTransport(c, ctx),
 });
