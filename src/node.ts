@@ -20,6 +20,7 @@ import { createRejectSink } from './observability/rejections.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/store.js';
 import { ConnectionPool } from './transports/connection-pool.js';
+import type { HandOff } from './transports/hand-off.js';
 import { createTransports, NETWORK_LABELS } from './transports/registry.js';
 
 export interface Node {
@@ -60,9 +61,9 @@ export interface BroadcasterDeps {
 /**
  * A broadcaster (and its transports) for one identity. `listen` false builds
  * send-only transports, for a process that sends for an identity another
- * process listens for.
+ * process listens for; `handOff` takes its sends on listener-only networks.
  */
-export function buildBroadcaster(identity: Identity, d: BroadcasterDeps, listen: boolean): Broadcaster {
+export function buildBroadcaster(identity: Identity, d: BroadcasterDeps, listen: boolean, handOff?: HandOff): Broadcaster {
   const { config } = d;
   const transports = createTransports(config.transports, {
     identity,
@@ -72,6 +73,7 @@ export function buildBroadcaster(identity: Identity, d: BroadcasterDeps, listen:
     maxMessageBytes: config.limits.maxMessageBytes,
     listen,
     pool: d.pool,
+    ...(handOff ? { handOff } : {}),
   });
   return new Broadcaster({
     identity,

@@ -5,10 +5,15 @@
  */
 import type { Broadcaster } from '../broadcaster/broadcaster.js';
 import type { Identity } from '../identity/keys.js';
+import type { HandOff } from '../transports/hand-off.js';
 import type { BridgedRoom } from './room-directory.js';
 
-/** Builds a room identity's broadcaster: listening, or send-only (the wiring's, e.g. node.ts buildBroadcaster). */
-export type BroadcasterFactory = (identity: Identity, listen: boolean) => Broadcaster;
+/**
+ * Builds a room identity's broadcaster: listening, or send-only (the wiring's,
+ * e.g. node.ts buildBroadcaster). A send-only one hands sends on
+ * listener-only networks to `handOff`.
+ */
+export type BroadcasterFactory = (identity: Identity, listen: boolean, handOff?: HandOff) => Broadcaster;
 
 export class RoomBroadcasters {
   private readonly started = new Map<string, Promise<Broadcaster>>();
@@ -18,7 +23,7 @@ export class RoomBroadcasters {
    *   listeners (messages, acks) are attached before the first copy arrives.
    */
   constructor(
-    private readonly make: BroadcasterFactory,
+    private readonly make: (identity: Identity, listen: boolean) => Broadcaster,
     private readonly listen: boolean,
     private readonly onCreated: (room: BridgedRoom, b: Broadcaster) => void = () => undefined,
   ) {}

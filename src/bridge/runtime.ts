@@ -24,12 +24,21 @@ import { finishOutbound, isOutboundTurn, processOutbound } from './outbound.js';
 import type { OutboundDeps } from './outbound.js';
 import { RoomReceipts } from './receipts.js';
 import { startSweeping } from './recovery.js';
+import { handOffSender, handOffWorker } from './hand-off-queue.js';
 import { RoomBroadcasters } from './room-broadcasters.js';
 import type { BroadcasterFactory } from './room-broadcasters.js';
 import { RoomDirectory } from './room-directory.js';
 import { RoomWriter } from './room-writer.js';
 
 export type ProcessRole = 'all' | 'bridge' | 'worker';
+
+/**
+ * How long a worker waits for the listening process to send a handed-off
+ * copy: beyond any transport's own send bound at its default (XMTP's 10 s,
+ * plus a client still being created). A copy not answered by then counts as
+ * timed out and is retried with the job.
+ */
+const HAND_OFF_WAIT_MS = 30_000;
 
 export interface BridgeRuntimeOptions {
   readonly role: ProcessRole;
@@ -70,6 +79,9 @@ export async function startBridgeRuntime(o: BridgeRuntimeOptions): Promise<Bridg
   const outboundQ = jobProducer(o.queue, 'outbound', o.queueConfig, { queueName: names.outbound });
   const inboundQ = jobProducer(o.queue, 'inbound', o.queueConfig, { queueName: names.inbound });
 
+  // Hand-offs need other processes on the same queue; the embedded queue serves one process.
+  const handOffs = o.queue.multiProcess ? `${names.outbound}-hand-off` : undefined;
+  let closeHandOff = (): Promise<void> => Promise.resolve();
   let bridge: Bridge | undefined;
   let broadcasters: RoomBroadcasters;
   if (o.role !== 'worker') {
@@ -99,10 +111,20 @@ export async function startBridgeRuntime(o: BridgeRuntimeOptions): Promise<Bridg
       },
       log,
     });
-    broadcasters = new RoomBroadcasters(o.makeBroadcaster, true, bridge.attachRoom);
+    broadcasters = new RoomBroadcasters((id, listen) => o.makeBroadcaster(id, listen), true, bridge.attachRoom);
   } else {
-    broadcasters = new RoomBroadcasters(o.makeBroadcaster, false);
+    const sender = handOffs ? handOffSender(o.queue, handOffs, HAND_OFF_WAIT_MS, log) : undefined;
+    closeHandOff = () => sender?.close() ?? Promise.resolve();
+    broadcasters = new RoomBroadcasters((id, listen) => o.makeBroadcaster(id, listen, sender?.handOff), false);
   }
+  // A listening process sends what send-only workers hand it (listener-only networks: XMTP).
+  const handOffTaker =
+    handOffs && o.role !== 'worker'
+      ? handOffWorker(o.queue, handOffs, async (owner) => {
+          const room = await directory.ownedBy(owner);
+          return room ? broadcasters.get(room) : undefined;
+        }, log)
+      : undefined;
 
   const outDeps: OutboundDeps = {
     store,
@@ -148,6 +170,8 @@ export async function startBridgeRuntime(o: BridgeRuntimeOptions): Promise<Bridg
       // Receipts still being written get a moment; whatever is left is shown by the next render of those messages.
       await Promise.race([receipts.idle(), new Promise((r) => setTimeout(r, 5000).unref())]);
       if (bridge) await Promise.all(o.platforms.map((p) => p.stop()));
+      await handOffTaker?.close();
+      await closeHandOff();
       await broadcasters.stopAll();
     },
   };

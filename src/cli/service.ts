@@ -66,7 +66,7 @@ export async function startService(o: NodeCliOptions, out: Out, role: ProcessRol
       role,
       service: node.identity,
       deps: node.deps,
-      makeBroadcaster: (identity, listen) => buildBroadcaster(identity, node.deps, listen),
+      makeBroadcaster: (identity, listen, handOff) => buildBroadcaster(identity, node.deps, listen, handOff),
       bridgeConfig: config.bridge,
       platforms,
       queue,
