@@ -20,7 +20,7 @@ import { createRejectSink } from './observability/rejections.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/store.js';
 import { ConnectionPool } from './transports/connection-pool.js';
-import type { HandOff } from './transports/hand-off.js';
+import type { BroadcasterExtras } from './bridge/room-broadcasters.js';
 import { createTransports, NETWORK_LABELS } from './transports/registry.js';
 
 export interface Node {
@@ -61,9 +61,10 @@ export interface BroadcasterDeps {
 /**
  * A broadcaster (and its transports) for one identity. `listen` false builds
  * send-only transports, for a process that sends for an identity another
- * process listens for; `handOff` takes its sends on listener-only networks.
+ * process listens for. `extras`: where a send-only one hands sends on
+ * listener-only networks, and whom a room talks to (its contacts).
  */
-export function buildBroadcaster(identity: Identity, d: BroadcasterDeps, listen: boolean, handOff?: HandOff): Broadcaster {
+export function buildBroadcaster(identity: Identity, d: BroadcasterDeps, listen: boolean, extras: BroadcasterExtras = {}): Broadcaster {
   const { config } = d;
   const transports = createTransports(config.transports, {
     identity,
@@ -73,7 +74,8 @@ export function buildBroadcaster(identity: Identity, d: BroadcasterDeps, listen:
     maxMessageBytes: config.limits.maxMessageBytes,
     listen,
     pool: d.pool,
-    ...(handOff ? { handOff } : {}),
+    ...(extras.handOff ? { handOff: extras.handOff } : {}),
+    ...(extras.peers ? { peers: extras.peers } : {}),
   });
   return new Broadcaster({
     identity,

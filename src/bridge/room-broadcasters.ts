@@ -5,15 +5,18 @@
  */
 import type { Broadcaster } from '../broadcaster/broadcaster.js';
 import type { Identity } from '../identity/keys.js';
+import type { PublicIdentity } from '../identity/keys.js';
 import type { HandOff } from '../transports/hand-off.js';
+
+/** What a room's broadcaster gets besides its identity (TransportContext.handOff and .peers). */
+export interface BroadcasterExtras {
+  readonly handOff?: HandOff;
+  readonly peers?: () => Promise<readonly PublicIdentity[]>;
+}
 import type { BridgedRoom } from './room-directory.js';
 
-/**
- * Builds a room identity's broadcaster: listening, or send-only (the wiring's,
- * e.g. node.ts buildBroadcaster). A send-only one hands sends on
- * listener-only networks to `handOff`.
- */
-export type BroadcasterFactory = (identity: Identity, listen: boolean, handOff?: HandOff) => Broadcaster;
+/** Builds a room identity's broadcaster: listening, or send-only (the wiring's, e.g. node.ts buildBroadcaster). */
+export type BroadcasterFactory = (identity: Identity, listen: boolean, extras?: BroadcasterExtras) => Broadcaster;
 
 export class RoomBroadcasters {
   private readonly started = new Map<string, Promise<Broadcaster>>();

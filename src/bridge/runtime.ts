@@ -24,6 +24,7 @@ import { finishOutbound, isOutboundTurn, processOutbound } from './outbound.js';
 import type { OutboundDeps } from './outbound.js';
 import { RoomReceipts } from './receipts.js';
 import { startSweeping } from './recovery.js';
+import { decodeMagnet } from '../identity/magnet.js';
 import { handOffSender, handOffWorker } from './hand-off-queue.js';
 import { RoomBroadcasters } from './room-broadcasters.js';
 import type { BroadcasterFactory } from './room-broadcasters.js';
@@ -79,6 +80,8 @@ export async function startBridgeRuntime(o: BridgeRuntimeOptions): Promise<Bridg
   const outboundQ = jobProducer(o.queue, 'outbound', o.queueConfig, { queueName: names.outbound });
   const inboundQ = jobProducer(o.queue, 'inbound', o.queueConfig, { queueName: names.inbound });
 
+  /** A room's contacts, as its transports ask for them (a network may stay closed while none is on it). */
+  const contactsOf = (id: Identity) => async () => (await store.listContacts(id.xOnly)).map((c) => decodeMagnet(c.magnetLink));
   // Hand-offs need other processes on the same queue; the embedded queue serves one process.
   const handOffs = o.queue.multiProcess ? `${names.outbound}-hand-off` : undefined;
   let closeHandOff = (): Promise<void> => Promise.resolve();
@@ -111,11 +114,11 @@ export async function startBridgeRuntime(o: BridgeRuntimeOptions): Promise<Bridg
       },
       log,
     });
-    broadcasters = new RoomBroadcasters((id, listen) => o.makeBroadcaster(id, listen), true, bridge.attachRoom);
+    broadcasters = new RoomBroadcasters((id, listen) => o.makeBroadcaster(id, listen, { peers: contactsOf(id) }), true, bridge.attachRoom);
   } else {
     const sender = handOffs ? handOffSender(o.queue, handOffs, HAND_OFF_WAIT_MS, log) : undefined;
     closeHandOff = () => sender?.close() ?? Promise.resolve();
-    broadcasters = new RoomBroadcasters((id, listen) => o.makeBroadcaster(id, listen, sender?.handOff), false);
+    broadcasters = new RoomBroadcasters((id, listen) => o.makeBroadcaster(id, listen, { ...(sender ? { handOff: sender.handOff } : {}), peers: contactsOf(id) }), false);
   }
   // A listening process sends what send-only workers hand it (listener-only networks: XMTP).
   const handOffTaker =

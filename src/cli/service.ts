@@ -66,7 +66,7 @@ export async function startService(o: NodeCliOptions, out: Out, role: ProcessRol
       role,
       service: node.identity,
       deps: node.deps,
-      makeBroadcaster: (identity, listen, handOff) => buildBroadcaster(identity, node.deps, listen, handOff),
+      makeBroadcaster: (identity, listen, extras) => buildBroadcaster(identity, node.deps, listen, extras),
       bridgeConfig: config.bridge,
       platforms,
       queue,

@@ -90,6 +90,12 @@ export interface TransportContext {
   readonly pool?: ConnectionPool;
   /** Send-only: where sends on listener-only networks go (registry.ts). */
   readonly handOff?: HandOff;
+  /**
+   * Whom this identity talks to (a room's contacts), when it has a known set:
+   * a network whose client costs one per identity may keep it closed while
+   * none of them is on that network. Absent: always open.
+   */
+  readonly peers?: () => Promise<readonly PublicIdentity[]>;
 }
 
 export interface StopOptions {

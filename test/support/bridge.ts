@@ -87,7 +87,7 @@ export async function startTestBridge(o: TestBridgeOptions): Promise<TestBridge>
     role: o.role ?? 'all',
     service,
     deps: { config, store, log, metrics },
-    makeBroadcaster: (identity, listen, handOff) => buildBroadcaster(identity, { config, store, log, metrics, reject: createRejectSink(log, metrics), pool }, listen, handOff),
+    makeBroadcaster: (identity, listen, extras) => buildBroadcaster(identity, { config, store, log, metrics, reject: createRejectSink(log, metrics), pool }, listen, extras),
     bridgeConfig: config.bridge,
     platforms: [o.writePlatform ?? platform],
     queue,

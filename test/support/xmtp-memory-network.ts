@@ -108,6 +108,17 @@ export class MemoryXmtpNetwork implements XmtpNetwork {
     };
   }
 
+  /** Lookups made by `reachable` (each one call, however many addresses). */
+  reachabilityChecks = 0;
+
+  /** An address has an inbox once a client was created for it (or it was linked to one). */
+  async reachable(addresses: readonly string[]): Promise<Set<string>> {
+    this.reachabilityChecks++;
+    if (this.unreachable) throw unreachableError();
+    const known = new Set([...this.creates.map((c) => c.address.toLowerCase()), ...[...this.linked.values()].flat()]);
+    return new Set(addresses.map((a) => a.toLowerCase()).filter((a) => known.has(a)));
+  }
+
   /** Links extra wallet addresses to the inbox of `address` (an XMTP inbox may own several). */
   link(address: string, ...others: string[]): void {
     this.linked.set(address.toLowerCase(), others.map((o) => o.toLowerCase()));

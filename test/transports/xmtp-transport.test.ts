@@ -278,6 +278,8 @@ describe('xmtp transport specifics', () => {
       sendTimeoutMs: 10_000,
       retryMinMs: 1000,
       retryMaxMs: 60_000,
+      rooms: 'reachable',
+      reachableCheckMs: 3_600_000,
     });
     expect(XmtpConfigSchema.safeParse({ env: 'mainnet' }).success).toBe(false);
     expect(XmtpConfigSchema.parse({ gatewayHost: 'https://gateway.example.org' }).gatewayHost).toBe('https://gateway.example.org');

@@ -30,6 +30,15 @@ export const XmtpConfigSchema = z
     retryMinMs: ms(10, 3_600_000).default(1000),
     retryMaxMs: ms(10, 3_600_000).default(60_000),
     /**
+     * Which identities get an XMTP client (one each, with its own installation
+     * and stream): 'reachable', a room only while one of its contacts has an
+     * XMTP inbox (asked of the network, again every reachableCheckMs); 'all',
+     * every room. The service identity and the CLI always get one.
+     */
+    rooms: z.enum(['reachable', 'all']).default('reachable'),
+    /** How often a room's contacts are looked up again on XMTP (one may register later, or be removed). */
+    reachableCheckMs: ms(1000, 86_400_000).default(3_600_000),
+    /**
      * Host of the app's XMTP Gateway Service, which pays for writes (a funded
      * payer wallet) on XMTP's decentralised network; passed to the SDK as is.
      */

@@ -16,6 +16,7 @@ import type { Client, GroupMessageKind, Identifier, IdentifierKind, Signer } fro
 import sdkPackage from '@xmtp/node-sdk/package.json' with { type: 'json' };
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
+import type { XmtpEnvName } from './config.js';
 import type { XmtpCreateOptions, XmtpInboundDm, XmtpNetwork, XmtpSession, XmtpStreamOptions } from './seam.js';
 
 /**
@@ -208,5 +209,10 @@ export const nodeSdkNetwork: XmtpNetwork = {
       ...(opts.gatewayHost !== undefined ? { gatewayHost: opts.gatewayHost } : {}),
     });
     return new NodeSdkSession(client, opts.address, (err) => err instanceof StreamFailedError);
+  },
+  async reachable(addresses: readonly string[], env: XmtpEnvName): Promise<Set<string>> {
+    const { Client } = await import('@xmtp/node-sdk');
+    const answer = await Client.canMessage(addresses.map(ethIdentifier), env);
+    return new Set([...answer].filter(([, yes]) => yes).map(([address]) => address.toLowerCase()));
   },
 };

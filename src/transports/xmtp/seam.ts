@@ -70,4 +70,9 @@ export interface XmtpNetwork {
   readonly client: string;
   /** Creates (registering on first use) the client of one identity; rejects when the network is unreachable or refuses. */
   create(opts: XmtpCreateOptions): Promise<XmtpSession>;
+  /**
+   * Which of `addresses` have an XMTP inbox (lower case), asked without a
+   * client of our own; rejects when the network is unreachable.
+   */
+  reachable(addresses: readonly string[], env: XmtpEnvName): Promise<Set<string>>;
 }

@@ -21,11 +21,14 @@
  *   decentralised network), the transport turns itself off: logged once at
  *   error level, status says 'upgrade-required', every send reports it at
  *   once, and nothing is retried: only a newer roomcast can help.
+ * - With `ctx.peers` (a room's contacts) and `rooms: 'reachable'`, the client
+ *   exists only while a peer has an XMTP inbox (demand.ts): looked up at
+ *   start, before a send to a new address, and every reachableCheckMs; it is
+ *   closed when none is left. A send to an address without an inbox is
+ *   'rejected' without a client.
  */
 import { mkdir } from 'node:fs/promises';
 import { backoffDelay } from '../../common/backoff.js';
-import { decodeMagnet } from '../../identity/magnet.js';
-import type { Rejection } from '../../protocol/chat-message.js';
 import { isPermanentFailure, summarize } from '../transport.js';
 import type {
   EndpointStatus,
@@ -43,39 +46,16 @@ import { xmtpEndpoint } from './config.js';
 import { deriveXmtpDbKey, xmtpDbPath } from './db-key.js';
 import { classifyXmtpError, withTimeout } from './errors.js';
 import type { ClassifiedFailure } from './errors.js';
+import { ConnectionPool } from '../connection-pool.js';
+import type { Lease } from '../connection-pool.js';
+import { XmtpDemand } from './demand.js';
 import { nodeSdkNetwork } from './node-sdk.js';
+import { XmtpReachability } from './reachability.js';
+import { checkXmtpSender } from './sender.js';
+import type { SenderVerdict } from './sender.js';
 import type { XmtpInboundDm, XmtpNetwork, XmtpSession } from './seam.js';
 
 const ETH_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
-
-type SenderVerdict = { ok: true; address: string } | { ok: false; rejection: Rejection };
-
-/**
- * Checks that a DM's claimed sender (`fromMagnetLink`'s eth) is one of the
- * addresses of the inbox XMTP says sent it. Never throws.
- */
-export function checkXmtpSender(text: string, senderAddresses: readonly string[]): SenderVerdict {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return { ok: false, rejection: { code: 'malformed-json', detail: 'xmtp message is not valid JSON' } };
-  }
-  const link = typeof json === 'object' && json !== null ? (json as { fromMagnetLink?: unknown }).fromMagnetLink : undefined;
-  if (typeof link !== 'string') {
-    return { ok: false, rejection: { code: 'invalid-message', detail: 'xmtp message has no fromMagnetLink' } };
-  }
-  let claimed: string;
-  try {
-    claimed = decodeMagnet(link).ethAddress;
-  } catch {
-    return { ok: false, rejection: { code: 'bad-magnet', detail: 'xmtp message has an invalid fromMagnetLink' } };
-  }
-  if (!senderAddresses.some((a) => a.toLowerCase() === claimed.toLowerCase())) {
-    return { ok: false, rejection: { code: 'sender-mismatch', detail: 'xmtp sender inbox does not own the claimed eth address' } };
-  }
-  return { ok: true, address: claimed };
-}
 
 export class XmtpTransport implements Transport {
   readonly id = 'xmtp' as const;
@@ -105,6 +85,12 @@ export class XmtpTransport implements Transport {
   private stopping: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private wakeRetry: (() => void) | undefined;
+  /** Set when the client is made only on demand (ctx.peers, rooms 'reachable'). */
+  private readonly demand: XmtpDemand | undefined;
+  private readonly reachability: Lease<XmtpReachability> | undefined;
+  /** On demand: whether the client is wanted now (always true otherwise). */
+  private wanted: boolean;
+  private reviewTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: XmtpConfig,
@@ -115,6 +101,12 @@ export class XmtpTransport implements Transport {
     this.ownAddress = ctx.identity.ethAddress.toLowerCase();
     this.cursorKey = `xmtp:${config.env}:${this.ownAddress}`;
     this.capabilities = { maxBytes: ctx.maxMessageBytes, encrypts: true, endpoints: [this.endpoint] };
+    if (ctx.peers && config.rooms === 'reachable') {
+      const pool = ctx.pool ?? new ConnectionPool({ owner: ctx.identity });
+      this.reachability = pool.lease(`xmtp|reachability|${config.env}`, () => new XmtpReachability(network, config.env, config.reachableCheckMs));
+      this.demand = new XmtpDemand(ctx.peers, this.reachability.value);
+    }
+    this.wanted = this.demand === undefined;
   }
 
   start(onEnvelope: (e: InboundEnvelope) => Promise<void>): Promise<void> {
@@ -123,9 +115,38 @@ export class XmtpTransport implements Transport {
     this.started = true;
     this.startedAt = Date.now();
     this.onEnvelope = onEnvelope;
+    if (this.demand) {
+      void this.review();
+      this.reviewTimer = setInterval(() => void this.review(), this.config.reachableCheckMs);
+      this.reviewTimer.unref();
+      return Promise.resolve();
+    }
     void this.connectLoop();
     this.ctx.log.info({ transport: 'xmtp', endpoint: this.endpoint }, 'xmtp transport starting in the background');
     return Promise.resolve();
+  }
+
+  /** On demand: opens the client when a peer has an inbox, closes it when none has. Never throws. */
+  private async review(): Promise<void> {
+    try {
+      const needed = await this.demand!.needed();
+      if (this.stopped || this.upgrade) return;
+      if (needed) this.wake();
+      else if (this.wanted) {
+        this.wanted = false;
+        this.ctx.log.info({ transport: 'xmtp', endpoint: this.endpoint }, 'xmtp client closed: no contact of this room has an XMTP inbox');
+        await this.release();
+      }
+    } catch (err) {
+      this.ctx.log.warn({ transport: 'xmtp', error: String(err) }, 'xmtp: could not look up contacts');
+    }
+  }
+
+  private wake(): void {
+    if (this.wanted || this.stopped) return;
+    this.wanted = true;
+    this.ctx.log.debug({ transport: 'xmtp', endpoint: this.endpoint }, 'xmtp client wanted: a contact has an XMTP inbox');
+    void this.connectLoop();
   }
 
   async send(to: Peer, payload: OutboundPayload): Promise<SendReport> {
@@ -142,6 +163,10 @@ export class XmtpTransport implements Transport {
       }
       const address = to.identity.ethAddress;
       if (!ETH_ADDRESS.test(address)) return fail('rejected', 'recipient has no valid Ethereum address');
+      if (!this.wanted) {
+        if (!(await this.demand!.reaches(address))) return fail('rejected', `${address} has no XMTP inbox`);
+        this.wake();
+      }
       const session = await this.readySession(startedAt);
       if (!session.ok) return fail(session.failure.reason, session.failure.message);
       const remaining = Math.max(1, this.config.sendTimeoutMs - (Date.now() - startedAt));
@@ -161,6 +186,7 @@ export class XmtpTransport implements Transport {
 
   status(): EndpointStatus[] {
     const s: EndpointStatus = { endpoint: this.endpoint, connected: this.connected, since: this.since };
+    if (!this.wanted && !this.upgrade) return [{ ...s, lastError: 'idle: no contact of this room has an XMTP inbox' }];
     const failure = this.upgrade ?? (this.connected ? undefined : this.lastFailure);
     return [failure ? { ...s, lastError: failure.message, reason: failure.reason } : s];
   }
@@ -172,7 +198,9 @@ export class XmtpTransport implements Transport {
 
   private async shutdown(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.reviewTimer);
     await this.release();
+    await this.reachability?.release();
     // An attempt still in flight notices `stopped` and releases what it made.
     this.onEnvelope = undefined;
   }
@@ -211,7 +239,7 @@ export class XmtpTransport implements Transport {
     if (this.looping) return;
     this.looping = true;
     try {
-      while (!this.stopped && !this.upgrade) {
+      while (!this.stopped && !this.upgrade && this.wanted) {
         if (failures > 0) {
           const delay = backoffDelay(failures - 1, this.config.retryMinMs, this.config.retryMaxMs);
           await new Promise<void>((resolve) => {
@@ -219,7 +247,7 @@ export class XmtpTransport implements Transport {
             this.retryTimer = setTimeout(resolve, delay);
           });
           this.wakeRetry = undefined;
-          if (this.stopped || this.upgrade) return;
+          if (this.stopped || this.upgrade || !this.wanted) return;
         }
         this.attempt = this.connectOnce();
         const ok = await this.attempt;
@@ -271,7 +299,8 @@ export class XmtpTransport implements Transport {
           (late) => void late().catch(() => undefined),
         );
       }
-      if (this.stopped) {
+      // Stopped, or no longer wanted (every contact on XMTP went) while it was being made.
+      if (this.stopped || !this.wanted) {
         await endStream?.().catch(() => undefined);
         await session.close().catch(() => undefined);
         return true;
