@@ -182,7 +182,9 @@ describe('hand-offs in the runtime', () => {
       // Answered by the bridge process's XMTP client (its failure), not a hand-off nobody took.
       expect(xmtpResult.ok).toBe(false);
       expect(xmtpResult.error ?? '').not.toMatch(/did not send it within/);
-      expect(xmtpResult.reason).toBe('unreachable');
+      // The bridge process's client failing, or still being made (its own words, not the hand-off's).
+      expect(['unreachable', 'timeout']).toContain(xmtpResult.reason);
+      expect(xmtpResult.error ?? '').toMatch(/xmtp/i);
       // Only the bridge process ever made an XMTP client (each attempt creates its database folder).
       expect(existsSync(join(dir, 'bridge'))).toBe(true);
       expect(existsSync(join(dir, 'worker'))).toBe(false);
