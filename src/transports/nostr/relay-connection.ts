@@ -14,12 +14,13 @@
 import WebSocket from 'ws';
 import type { RawData } from 'ws';
 import type { EventTemplate, NostrEvent } from 'nostr-tools/pure';
-import { makeAuthEvent } from 'nostr-tools/nip42';
 import { backoffDelay } from '../../common/backoff.js';
 import type { Logger } from '../../observability/logger.js';
 import type { EndpointStatus } from '../transport.js';
 import { PendingPublishes } from './pending-publishes.js';
 import type { PublishOutcome } from './pending-publishes.js';
+import { InOrderQueue } from './in-order.js';
+import { RelayAuth } from './relay-auth.js';
 import { SubscriptionSet } from './subscriptions.js';
 import type { OpenSubscription, SubscriptionGroup } from './subscriptions.js';
 
@@ -61,12 +62,9 @@ export class RelayConnection {
   private readonly subs = new SubscriptionSet();
   /** Counts subscribeAll calls: only the newest one opens its subscriptions. */
   private round = 0;
-  private authEventId: string | undefined;
-  private authed = false;
-  private authRetries = 0;
+  private readonly auth: RelayAuth;
   private readonly pending = new PendingPublishes();
-  private queue: Promise<void> = Promise.resolve();
-  private queued = 0;
+  private readonly inbound: InOrderQueue;
   private firstSettle: (() => void) | undefined;
   private readonly first: Promise<void>;
 
@@ -79,6 +77,15 @@ export class RelayConnection {
     private readonly log: Logger,
   ) {
     this.first = new Promise((resolve) => (this.firstSettle = resolve));
+    this.inbound = new InOrderQueue(options.maxQueuedEvents ?? 2000, (err) => log.warn({ relay: label, err: String(err) }, 'nostr: inbound handler failed'));
+    this.auth = new RelayAuth({
+      url,
+      label,
+      ...(hooks.signAuth ? { sign: hooks.signAuth } : {}),
+      send: (frame) => this.sendFrame(frame),
+      ask: (sub) => this.ask(sub),
+      log,
+    });
   }
 
   get connected(): boolean {
@@ -93,7 +100,7 @@ export class RelayConnection {
   addGroup(group: SubscriptionGroup): Promise<void> {
     if (this.stopped || !this.isOpen) return Promise.resolve();
     const sub = this.subs.open(group, Date.now());
-    const done = this.waitFor(sub);
+    const done = this.subs.waitFor(sub, 2 * this.options.connectTimeoutMs);
     this.sendFrame(['REQ', sub.id, ...group.filters]);
     return done;
   }
@@ -113,7 +120,7 @@ export class RelayConnection {
 
   /** Resolves once every inbound frame received so far has been handled. */
   drained(): Promise<void> {
-    return this.queue;
+    return this.inbound.drained();
   }
 
   /**
@@ -186,7 +193,7 @@ export class RelayConnection {
         ws.terminate();
       }
     });
-    await this.queue;
+    await this.inbound.drained();
   }
 
   // ───────────────────────── connection lifecycle ─────────────────────────
@@ -235,9 +242,7 @@ export class RelayConnection {
   }
 
   private onOpen(gen: number): void {
-    this.authed = false;
-    this.authEventId = undefined;
-    this.authRetries = 0;
+    this.auth.reset();
     this.alive = true;
     this.lastError = undefined;
     this.setOpen(true);
@@ -323,19 +328,6 @@ export class RelayConnection {
     void caughtUp.then(() => this.settleFirst());
   }
 
-  /** Resolves at `sub`'s EOSE, when the socket closes, or after twice the connect timeout. */
-  private waitFor(sub: OpenSubscription): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, 2 * this.options.connectTimeoutMs);
-      timer.unref?.();
-      sub.waiters.push(done);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  }
-
   private settleFirst(): void {
     this.firstSettle?.();
     this.firstSettle = undefined;
@@ -371,7 +363,7 @@ export class RelayConnection {
         break;
       }
       case 'AUTH':
-        if (typeof msg[1] === 'string') this.onAuthChallenge(msg[1]);
+        if (typeof msg[1] === 'string') this.auth.onChallenge(msg[1]);
         break;
       case 'NOTICE':
         this.log.debug({ relay: this.label, notice: String(msg[1]).slice(0, 200) }, 'nostr: relay notice');
@@ -383,26 +375,13 @@ export class RelayConnection {
   }
 
   private enqueue(task: () => void | Promise<void>): void {
-    this.queue = this.queue.then(task).catch((err: unknown) => {
-      this.log.warn({ relay: this.label, err: String(err) }, 'nostr: inbound handler failed');
-    });
+    this.inbound.run(task);
   }
 
   private enqueueEvent(gen: number, raw: unknown, receivedAt: number): void {
-    const limit = this.options.maxQueuedEvents ?? 2000;
-    if (this.queued >= limit) {
-      this.log.warn({ relay: this.label, queued: this.queued }, 'nostr: receiver is behind; dropping the connection to resume later');
-      if (gen === this.gen) this.ws?.terminate();
-      return;
-    }
-    this.queued++;
-    this.enqueue(async () => {
-      try {
-        await this.hooks.onEvent(raw, receivedAt);
-      } finally {
-        this.queued--;
-      }
-    });
+    if (this.inbound.event(() => this.hooks.onEvent(raw, receivedAt))) return;
+    this.log.warn({ relay: this.label, queued: this.inbound.waiting }, 'nostr: receiver is behind; dropping the connection to resume later');
+    if (gen === this.gen) this.ws?.terminate();
   }
 
   private markProgress(gen: number, at: number): void {
@@ -421,25 +400,13 @@ export class RelayConnection {
 
   private onOk(gen: number, id: unknown, ok: boolean, message: string): void {
     if (typeof id !== 'string') return;
-    if (id === this.authEventId) {
-      this.authEventId = undefined;
-      this.authed = ok;
-      if (!ok) this.log.warn({ relay: this.label, message: message.slice(0, 200) }, 'nostr: relay refused our AUTH');
-      if (ok && gen === this.gen) for (const sub of this.subs.all()) if (sub.awaitingAuth) this.ask(sub);
-      return;
-    }
+    if (this.auth.onOk(id, ok, message, gen === this.gen ? this.subs.all() : [])) return;
     this.pending.answer(id, ok, message);
   }
 
   private onSubscriptionClosed(sub: OpenSubscription, reason: string): void {
     sub.live = false;
-    const needsAuth = /^(auth-required|restricted)/.test(reason);
-    if (needsAuth && this.hooks.signAuth && this.authRetries < 3 + this.subs.size) {
-      this.authRetries++;
-      if (this.authed) this.ask(sub);
-      else sub.awaitingAuth = true;
-      return;
-    }
+    if (this.auth.onClosed(sub, reason, this.subs.size)) return;
     this.log.warn({ relay: this.label, reason: reason.slice(0, 200) }, 'nostr: relay closed our subscription; reconnecting');
     this.lastError = `subscription closed: ${reason.slice(0, 200)}`;
     this.ws?.terminate();
@@ -450,17 +417,6 @@ export class RelayConnection {
     sub.awaitingAuth = false;
     sub.reqSentAt = Date.now();
     this.sendFrame(['REQ', sub.id, ...sub.group.filters]);
-  }
-
-  private onAuthChallenge(challenge: string): void {
-    if (!this.hooks.signAuth) return;
-    try {
-      const event = this.hooks.signAuth(makeAuthEvent(this.url, challenge));
-      this.authEventId = event.id;
-      this.sendFrame(['AUTH', event]);
-    } catch (err) {
-      this.log.warn({ relay: this.label, err: String(err) }, 'nostr: could not sign AUTH');
-    }
   }
 }
 

@@ -62,6 +62,19 @@ export class SubscriptionSet {
     return all;
   }
 
+  /** Resolves at `sub`'s EOSE, when it is dropped or the socket closes, or after `boundMs`. */
+  waitFor(sub: OpenSubscription, boundMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, boundMs);
+      timer.unref?.();
+      sub.waiters.push(done);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  }
+
   /** Reached its EOSE: live from now on, and its waiters woken. */
   caughtUp(sub: OpenSubscription): void {
     sub.live = true;
