@@ -113,6 +113,11 @@ export class RelayConnection {
     this.sendFrame(['CLOSE', sub.id]);
   }
 
+  /** True while `group` has a subscription on this socket. */
+  has(group: SubscriptionGroup): boolean {
+    return this.subs.of(group) !== undefined;
+  }
+
   /** True while the subscription of `group` is caught up (after its EOSE) and frames move its progress. */
   isLive(group: SubscriptionGroup): boolean {
     return this.subs.of(group)?.live === true;

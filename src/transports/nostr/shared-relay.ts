@@ -125,7 +125,8 @@ export class SharedRelay implements Poolable {
         groups: async () => {
           this.routed.clear();
           const groups = opts.listen ? await buildGroups([...this.members.values()].filter((m) => this.onShared(m))) : [];
-          this.groups = groups;
+          // Subscriptions opened on this socket meanwhile (identities that joined while these were built) stay.
+          this.groups = [...groups, ...this.groups.filter((g) => this.main.has(g))];
           return groups;
         },
         onEvent: (raw, receivedAt) => this.route(raw, receivedAt),
