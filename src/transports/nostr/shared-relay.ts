@@ -183,10 +183,13 @@ export class SharedRelay implements Poolable {
       this.ownGroups.delete(xOnly);
     } else {
       const at = Date.now();
-      const group = this.groups.find((g) => g.members.has(member));
-      const wasLive = group !== undefined && this.main.isLive(group);
-      group?.apply();
-      group?.members.delete(member);
+      // In one group, or two for a moment (joined while the connect's were built, or during a merge).
+      const groups = this.groups.filter((g) => g.members.has(member));
+      const wasLive = groups.some((g) => this.main.isLive(g));
+      for (const g of groups) {
+        g.apply();
+        g.members.delete(member);
+      }
       await this.main.drained();
       if (wasLive) member.cursor.reach(at);
     }
