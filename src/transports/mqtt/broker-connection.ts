@@ -30,8 +30,6 @@ export function mqttClientId(xOnly: string, brokerUrl: string): string {
 export interface BrokerConnectionOptions {
   readonly url: string;
   readonly clientId: string;
-  /** Topics to subscribe to with QoS 1 from the start (more come with addTopics); none for a send-only connection. */
-  readonly topics?: readonly string[];
   /** Persistent session (false) for a listener; a clean one for a send-only connection. */
   readonly clean: boolean;
   readonly connectTimeoutMs: number;
@@ -81,8 +79,8 @@ export class BrokerConnection {
   private attempt = 0;
   private downLogged = false;
   private stopped = false;
-  /** Topics listened on; each connect subscribes those the session does not hold. */
-  private readonly topics: Set<string>;
+  /** Topics listened on (addTopics, removeTopics; none for a send-only connection); each connect subscribes those the session does not hold. */
+  private readonly topics = new Set<string>();
   /** Topics the broker confirmed (SUBACK) in the current session. */
   private readonly confirmed = new Set<string>();
   /** Topics given up, to unsubscribe from at the next chance. */
@@ -101,7 +99,6 @@ export class BrokerConnection {
 
   constructor(private readonly opts: BrokerConnectionOptions) {
     this.endpoint = redactUrl(opts.url);
-    this.topics = new Set(opts.topics ?? []);
   }
 
   /**

@@ -25,7 +25,7 @@ export interface BrokerRoute {
   oversized(bytes: number, endpoint: string): void;
 }
 
-export interface SharedBrokerOptions extends Omit<BrokerConnectionOptions, 'onMessage' | 'onOversized' | 'topics'> {
+export interface SharedBrokerOptions extends Omit<BrokerConnectionOptions, 'onMessage' | 'onOversized'> {
   /** True for an identity this process serves (ConnectionPool.expects). */
   readonly expects: (xOnly: string) => boolean;
   /** How long a publish for an expected identity that has not joined yet is held. */
@@ -86,11 +86,6 @@ export class SharedBroker implements Poolable {
   leave(topics: readonly string[], forget: boolean): void {
     for (const t of topics) this.routes.delete(t);
     if (forget) this.connection.removeTopics(topics);
-  }
-
-  /** Identities listening now. */
-  get joined(): number {
-    return this.routes.size;
   }
 
   close(): Promise<void> {
