@@ -11,13 +11,15 @@ import type { Identity } from '../../src/identity/keys.js';
 import { encodeMagnet } from '../../src/identity/magnet.js';
 import { newMessage, serializeChatMessage } from '../../src/protocol/chat-message.js';
 import { ConnectionPool } from '../../src/transports/connection-pool.js';
+import { buildSignedEnvelope } from '../../src/transports/mqtt/envelope.js';
 import { MqttConfigSchema } from '../../src/transports/mqtt/config.js';
 import { MqttTransport, mqttClientId } from '../../src/transports/mqtt/mqtt-transport.js';
+import { topicOwner } from '../../src/transports/mqtt/shared-broker.js';
 import type { InboundEnvelope, OutboundPayload } from '../../src/transports/transport.js';
 import { startAedes } from '../support/aedes-broker.js';
 import type { AedesTestBroker } from '../support/aedes-broker.js';
 import { testContext } from '../support/context.js';
-import { startMosquitto } from '../support/mosquitto.js';
+import { publishRaw, startMosquitto } from '../support/mosquitto.js';
 import type { TestBroker } from '../support/mosquitto.js';
 import { sleep, waitFor } from '../support/wait.js';
 
@@ -29,6 +31,14 @@ function payload(from: Identity, text: string): OutboundPayload {
 }
 
 describe('MQTT clients shared by the identities of one process', () => {
+  it('reads the identity a topic is for, in both forms a node listens on', () => {
+    const id = generateIdentity();
+    expect(topicOwner(`dm/${id.xOnly}`)).toBe(id.xOnly);
+    expect(topicOwner(`dm/${id.secp256k1PublicKey}`)).toBe(id.xOnly);
+    expect(topicOwner('dm/nope')).toBeUndefined();
+    expect(topicOwner(`other/${id.xOnly}`)).toBeUndefined();
+  });
+
   const cleanups: Array<() => Promise<unknown>> = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
@@ -80,6 +90,10 @@ describe('MQTT clients shared by the identities of one process', () => {
     expect(pool1.size).toBe(0);
 
     // While the process is down, messages for every room wait in the session.
+    // First in the queue, on the uncompressed key's topic (a node listens on both forms; the seed write-up shows both).
+    const dave = generateIdentity();
+    const onUncompressed = payload(dave, 'on the uncompressed topic');
+    await publishRaw(mosq.url, `dm/${rooms[0]!.secp256k1PublicKey}`, buildSignedEnvelope(dave, rooms[0]!.xOnly, onUncompressed.json, Date.now(), true), { qos: 1 });
     const carol = await sender(urls);
     const queued = await Promise.all(rooms.map((r, i) => carol.send(r, `while down ${i}`)));
 
@@ -91,7 +105,8 @@ describe('MQTT clients shared by the identities of one process', () => {
     const second = rooms.map((r) => member(r, pool2, urls));
     await Promise.all(second.map((m) => m.start()));
     await waitFor(() => second.every((m, i) => m.inbox.filter((e) => e.body === queued[i]!.json).length === 2), 'each room its held message from both brokers');
-    expect(second.every((m, i) => m.inbox.every((e) => e.body === queued[i]!.json))).toBe(true);
+    await waitFor(() => second[0]!.inbox.some((e) => e.body === onUncompressed.json), 'the copy held on the uncompressed topic');
+    expect(second.every((m, i) => m.inbox.every((e) => e.body === queued[i]!.json || (i === 0 && e.body === onUncompressed.json)))).toBe(true);
     // Both runs: one client each, the same id; the only other client is carol's.
     const serviceId = mqttClientId(service.xOnly, aedes.url);
     expect(aedes.clientIds.filter((id) => id === serviceId)).toHaveLength(2);

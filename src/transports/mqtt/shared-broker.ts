@@ -35,11 +35,11 @@ export interface SharedBrokerOptions extends Omit<BrokerConnectionOptions, 'onMe
   readonly log: Logger;
 }
 
-/** The x-only key a `dm/<key>` topic names (x-only or compressed form), if any. */
+/** The x-only key a `dm/<key>` topic names (x-only, or the uncompressed key the seed also listens on), if any. */
 export function topicOwner(topic: string): string | undefined {
   const key = topic.startsWith('dm/') ? topic.slice(3) : '';
   if (/^[0-9a-f]{64}$/.test(key)) return key;
-  if (/^0[23][0-9a-f]{64}$/.test(key)) return key.slice(2);
+  if (/^04[0-9a-f]{128}$/.test(key)) return key.slice(2, 66);
   return undefined;
 }
 
