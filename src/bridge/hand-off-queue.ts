@@ -112,7 +112,9 @@ export function handOffWorker(
       const parsed = HandOffJobSchema.safeParse(job.data);
       if (!parsed.success) {
         log.warn({ job: job.id }, 'a malformed hand-off was refused');
-        return failed('xmtp', [], 'rejected', 'malformed hand-off');
+        // Answered under the network it names, if it names one: shared code names no network itself.
+        const named = (job.data as { network?: unknown } | undefined)?.network;
+        return failed((typeof named === 'string' ? named.slice(0, 32) : 'unknown') as TransportId, [], 'rejected', 'malformed hand-off');
       }
       const h = parsed.data;
       const network = h.network as TransportId;
