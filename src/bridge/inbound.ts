@@ -16,7 +16,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { OncePerWindow } from '../observability/rejections.js';
 import { platformId } from '../platforms/platform.js';
 import { InboxFullError } from '../store/rooms.js';
-import type { InboxEntry } from '../store/rooms.js';
+import type { InboxEntry, Turn } from '../store/rooms.js';
 import type { Store } from '../store/store.js';
 import { splitText } from './parts.js';
 import type { BridgedRoom } from './room-directory.js';
@@ -60,10 +60,10 @@ export async function receiveForRoom(
   }
 }
 
-/** Whether inbox entry (owner, uuid) may be posted now: every earlier one of its room is posted or failed. */
-export async function isInboundTurn(store: Store, owner: string, uuid: string): Promise<boolean> {
+/** Whether inbox entry (owner, uuid) may be posted now (every earlier one of its room is posted or failed), or how far off its turn is. */
+export async function inboundTurn(store: Store, owner: string, uuid: string): Promise<Turn> {
   const entry = await store.rooms.getInbox(owner, uuid);
-  return !entry || entry.state !== 'queued' || store.rooms.isInboxTurn(entry);
+  return !entry || entry.state !== 'queued' ? 'now' : store.rooms.inboxTurn(entry);
 }
 
 /** At most this many waiting messages are gathered into one post. */

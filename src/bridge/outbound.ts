@@ -10,7 +10,7 @@
 import { decodeMagnet, encodeMagnet } from '../identity/magnet.js';
 import type { Logger } from '../observability/logger.js';
 import type { Store } from '../store/store.js';
-import type { OutboxEntry } from '../store/rooms.js';
+import type { OutboxEntry, Turn } from '../store/rooms.js';
 import { isPermanentFailure } from '../common/delivery.js';
 import type { ProtocolId } from '../protocol/chat-message.js';
 import { MessageTooLargeError } from '../broadcaster/broadcaster.js';
@@ -42,10 +42,10 @@ export interface OutboundDeps {
   readonly refuse: (entry: OutboxEntry, why: string) => Promise<unknown>;
 }
 
-/** Whether room message `uuid` may be sent now: every earlier message of its room is done or failed. */
-export async function isOutboundTurn(store: Store, uuid: string): Promise<boolean> {
+/** Whether room message `uuid` may be sent now (every earlier message of its room is done or failed), or how far off its turn is. */
+export async function outboundTurn(store: Store, uuid: string): Promise<Turn> {
   const entry = await store.rooms.getOutbox(uuid);
-  return !entry || entry.state !== 'queued' || store.rooms.isOutboxTurn(entry);
+  return !entry || entry.state !== 'queued' ? 'now' : store.rooms.outboxTurn(entry);
 }
 
 /**

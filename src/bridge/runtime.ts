@@ -19,8 +19,8 @@ import type { InboundJob, JobQueue, JobWorker, OutboundJob, QueueBackend, QueueC
 import type { Store } from '../store/store.js';
 import { Bridge } from './bridge.js';
 import type { BridgeConfig } from './config.js';
-import { isInboundTurn, processInbound } from './inbound.js';
-import { finishOutbound, isOutboundTurn, processOutbound } from './outbound.js';
+import { inboundTurn, processInbound } from './inbound.js';
+import { finishOutbound, outboundTurn, processOutbound } from './outbound.js';
 import type { OutboundDeps } from './outbound.js';
 import { RoomReceipts } from './receipts.js';
 import { startSweeping } from './recovery.js';
@@ -194,13 +194,15 @@ function outboundWorker(
   failed: (uuid: string) => Promise<void>,
   log: Logger,
 ): JobWorker<unknown, void> {
-  const sequencer = new KeyedSequencer<OutboundJob>({ isTurn: (job) => isOutboundTurn(d.store, job.data.uuid), holdMs: o.queueConfig.orderHoldMs, retryMs: o.queueConfig.orderRetryMs });
+  const sequencer = new KeyedSequencer<OutboundJob>({ isTurn: (job) => outboundTurn(d.store, job.data.uuid), holdMs: o.queueConfig.orderHoldMs, retryMs: o.queueConfig.orderRetryMs });
   const worker = startJobWorker(
     o.queue,
     'outbound',
     o.queueConfig,
     async (job) => {
       const outcome = await processOutbound(job.uuid, d);
+      // Its state is recorded: a successor held in this process goes on now, while the next one elsewhere is promoted.
+      sequencer.wake();
       await promoteNextOutbound(queue, d.store, job.uuid);
       // Some contact × transport failed: a retry (with backoff) sends only that.
       if (outcome.kind === 'retry') throw new Error(`not delivered yet: ${outcome.failed}`);
@@ -217,7 +219,7 @@ function outboundWorker(
     log.warn({ uuid: data.uuid, attempts: job.attemptsMade, reason: err.message }, 'outbound message failed for good');
     const uuid = data.uuid;
     // Not recorded if this process dies here: the recovery sweep finishes it then.
-    if (typeof uuid === 'string') void failed(uuid).catch((e: Error) => log.error({ err: e.message }, 'could not finish a failed message'));
+    if (typeof uuid === 'string') void failed(uuid).then(() => sequencer.wake(), (e: Error) => log.error({ err: e.message }, 'could not finish a failed message'));
   });
   return worker;
 }
@@ -237,9 +239,10 @@ function inboundWorker(
   failed: (owner: string, uuid: string) => Promise<void>,
   log: Logger,
 ): JobWorker<unknown, void> {
-  const sequencer = new KeyedSequencer<InboundJob>({ isTurn: (job) => isInboundTurn(d.store, job.data.owner, job.data.uuid), holdMs: o.queueConfig.orderHoldMs, retryMs: o.queueConfig.orderRetryMs });
+  const sequencer = new KeyedSequencer<InboundJob>({ isTurn: (job) => inboundTurn(d.store, job.data.owner, job.data.uuid), holdMs: o.queueConfig.orderHoldMs, retryMs: o.queueConfig.orderRetryMs });
   const handle = async (job: InboundJob) => {
     await processInbound(job.owner, job.uuid, d);
+    sequencer.wake();
     await promoteNextInbound(queue, d.store, job.owner, job.uuid);
   };
   const worker = startJobWorker(o.queue, 'inbound', o.queueConfig, handle, {
@@ -255,7 +258,7 @@ function inboundWorker(
     log.error({ uuid: data.uuid, attempts: job.attemptsMade, reason: err.message }, 'could not post an inbound message into its room');
     // Its successors must not wait for it forever; the job stays failed for inspection (and the sweep finishes it if this process dies here).
     const { owner, uuid } = data;
-    if (typeof owner === 'string' && typeof uuid === 'string') void failed(owner, uuid).catch(() => undefined);
+    if (typeof owner === 'string' && typeof uuid === 'string') void failed(owner, uuid).then(() => sequencer.wake(), () => undefined);
   });
   return worker;
 }

@@ -101,6 +101,13 @@ export class InboxFullError extends Error {
   }
 }
 
+/**
+ * Whether an entry may be handled now, in its room's order: `now` when no
+ * earlier entry of the room is still queued; `next` when one is (usually
+ * being handled at this moment: worth a short wait); `later` when more are.
+ */
+export type Turn = 'now' | 'next' | 'later';
+
 export type NewOutboxEntry = Omit<OutboxEntry, 'seq' | 'state' | 'receiptPostId'>;
 
 /** One contact's copy of a room message. */
@@ -131,8 +138,8 @@ export interface RoomStore {
   getOutbox(uuid: string): Promise<OutboxEntry | undefined>;
   setOutboxState(uuid: string, state: OutboxState): Promise<void>;
   setOutboxReceiptPost(uuid: string, postId: string): Promise<void>;
-  /** True when no earlier entry of the same room is still queued. */
-  isOutboxTurn(entry: Pick<OutboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<boolean>;
+  /** Whose turn it is (see Turn): counts the earlier entries of the same room still queued. */
+  outboxTurn(entry: Pick<OutboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<Turn>;
   /** The uuid of the room's first still-queued outbox entry after `seq`, whose turn may have come. */
   nextQueuedOutbox(entry: Pick<OutboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<string | undefined>;
 
@@ -154,7 +161,8 @@ export interface RoomStore {
   /** The entry with key `uuid` (InboxEntry.uuid, what its job carries). */
   getInbox(owner: string, uuid: string): Promise<InboxEntry | undefined>;
   setInboxState(owner: string, uuid: string, state: InboxState, platformMessageId?: string): Promise<void>;
-  isInboxTurn(entry: Pick<InboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<boolean>;
+  /** Whose turn it is (see Turn): counts the earlier entries of the same room still queued. */
+  inboxTurn(entry: Pick<InboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<Turn>;
   /** The (owner, uuid) of the room's first still-queued inbox entry after `seq`. */
   nextQueuedInbox(entry: Pick<InboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<{ owner: string; uuid: string } | undefined>;
   /** The room's queued inbox entries after `entry`, in order, at most `limit`. */
@@ -307,8 +315,8 @@ export class LibsqlRoomStore implements RoomStore {
     await this.db.write((w) => w.execute({ sql: 'UPDATE room_outbox SET receipt_post_id = ? WHERE uuid = ?', args: [postId, uuid] }));
   }
 
-  async isOutboxTurn(e: Pick<OutboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<boolean> {
-    return !(await earlierQueued(this.db.reader, 'room_outbox', e));
+  outboxTurn(e: Pick<OutboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<Turn> {
+    return turn(this.db.reader, 'room_outbox', e);
   }
 
   async addOutboxCopy(c: OutboxCopy): Promise<void> {
@@ -413,8 +421,8 @@ export class LibsqlRoomStore implements RoomStore {
     );
   }
 
-  async isInboxTurn(e: Pick<InboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<boolean> {
-    return !(await earlierQueued(this.db.reader, 'room_inbox', e));
+  inboxTurn(e: Pick<InboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<Turn> {
+    return turn(this.db.reader, 'room_inbox', e);
   }
 
   async listOutboxByReceiptPost(platform: string, roomId: string, postId: string): Promise<OutboxEntry[]> {
@@ -466,10 +474,11 @@ async function nextSeq(tx: Executor, table: SeqTable, platform: string, roomId: 
   return num(rs.rows[0]!, 'next');
 }
 
-async function earlierQueued(ex: Executor, table: SeqTable, e: { platform: string; roomId: string; seq: number }): Promise<boolean> {
+async function turn(ex: Executor, table: SeqTable, e: { platform: string; roomId: string; seq: number }): Promise<Turn> {
   const rs = await ex.execute({
-    sql: `SELECT 1 FROM ${table} WHERE platform = ? AND room_id = ? AND state = 'queued' AND seq < ? LIMIT 1`,
+    sql: `SELECT count(*) AS n FROM (SELECT 1 FROM ${table} WHERE platform = ? AND room_id = ? AND state = 'queued' AND seq < ? LIMIT 2)`,
     args: [e.platform, e.roomId, e.seq],
   });
-  return rs.rows.length > 0;
+  const earlier = num(rs.rows[0]!, 'n');
+  return earlier === 0 ? 'now' : earlier === 1 ? 'next' : 'later';
 }

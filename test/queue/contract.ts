@@ -15,6 +15,7 @@ import type { QueueConfigInput } from '../../src/queue/config.js';
 import { jobProducer, startJobWorker } from '../../src/queue/jobs.js';
 import type { OutboundJob } from '../../src/queue/jobs.js';
 import { KeyedSequencer } from '../../src/queue/sequencer.js';
+import { promote } from '../../src/queue/promote.js';
 import { sleep, waitFor } from '../support/wait.js';
 import { startQueueChild } from './child.js';
 import type { QueueChild } from './child.js';
@@ -309,6 +310,89 @@ export function runQueueContract(name: string, harness: () => QueueHarness): voi
       expect(Math.max(...followers.map((j) => j?.attemptsStarted ?? 0))).toBeGreaterThan(2);
       expect((await producer.queue.getJob(jobs[0]!.uuid))?.attemptsMade).toBe(2);
       expect((await backend.counts(q)).failed).toBe(0);
+    });
+
+    it('a held job goes on as soon as its predecessor in this process finishes, not at its next poll', async () => {
+      const cfg = config({ attempts: 1, concurrency: 2 });
+      const q = queueName();
+      const producer = jobProducer(backend, 'outbound', cfg, { queueName: q });
+      let next = 0;
+      let letFirstGo!: () => void;
+      const firstHeld = new Promise<void>((r) => (letFirstGo = r));
+      const asked: number[] = [];
+      // Polls once a minute: only wake() can make the follower go within the test's bounds.
+      const sequencer = new KeyedSequencer<OutboundJob>({
+        isTurn: async (job) => {
+          asked.push(job.data.seq);
+          if (job.data.seq === 1 && asked.filter((s) => s === 1).length === 1) letFirstGo();
+          return next === job.data.seq;
+        },
+        holdMs: 120_000,
+        pollMs: 60_000,
+      });
+      const done: number[] = [];
+      startJobWorker(
+        backend,
+        'outbound',
+        cfg,
+        async (p) => {
+          if (p.seq === 0) await firstHeld; // the follower is taken and held first
+          done.push(p.seq);
+          next = p.seq + 1;
+        },
+        { queueName: q, sequencer },
+      );
+      await producer.queue.addBulk([outbound(0), outbound(1)].map((p) => ({ name: 'outbound', data: p, opts: { jobId: p.uuid } })));
+      await waitFor(async () => (await backend.counts(q)).completed === 2, 'both jobs to complete', 20_000);
+      expect(done).toEqual([0, 1]);
+      expect(asked.filter((s) => s === 1)).toHaveLength(2); // once when taken, once when woken
+      expect(sequencer.deferrals).toBe(0);
+    });
+
+    it('a job deferred just as its turn came looks again once delayed, and goes on without waiting out its delay', async () => {
+      const cfg = config({ attempts: 1, concurrency: 2 });
+      const q = queueName();
+      const producer = jobProducer(backend, 'outbound', cfg, { queueName: q });
+      const jobs = [outbound(0), outbound(1)];
+      let next = 0;
+      let firstDone!: () => void;
+      const firstFinished = new Promise<void>((r) => (firstDone = r));
+      let letFirstGo!: () => void;
+      const firstHeld = new Promise<void>((r) => (letFirstGo = r));
+      let followerAsks = 0;
+      const sequencer = new KeyedSequencer<OutboundJob>({
+        isTurn: async (job) => {
+          if (job.data.seq === 0) return true;
+          if (++followerAsks > 1) return next === 1;
+          // The race: the follower reads "not yet", then its predecessor finishes and promotes it while it is still active.
+          letFirstGo();
+          await firstFinished;
+          return false;
+        },
+        holdMs: 0,
+        retryMs: 60_000,
+        maxRetryMs: 60_000,
+      });
+      const done: number[] = [];
+      startJobWorker(
+        backend,
+        'outbound',
+        cfg,
+        async (p) => {
+          if (p.seq === 0) await firstHeld;
+          done.push(p.seq);
+          next = p.seq + 1;
+          if (p.seq === 0) {
+            await promote(producer.queue, jobs[1]!.uuid); // finds it active: leaves it
+            firstDone();
+          }
+        },
+        { queueName: q, sequencer },
+      );
+      await producer.queue.addBulk(jobs.map((p) => ({ name: 'outbound', data: p, opts: { jobId: p.uuid } })));
+      await waitFor(async () => (await backend.counts(q)).completed === 2, 'both jobs to complete', 20_000);
+      expect(done).toEqual([0, 1]);
+      expect(sequencer.deferrals).toBe(1);
     });
 
     it('a job whose worker process is killed mid-job is processed again by another worker', async () => {

@@ -43,18 +43,26 @@ describe('room store', () => {
     await store.close();
   });
 
-  it('gives an entry its turn only when every earlier entry of the room is done or failed', async () => {
+  it('gives an entry its turn only when every earlier entry of the room is done or failed, and tells next from later', async () => {
     const store = await openStore({ url: ':memory:' });
     const one = await store.rooms.enqueueOutbox(entry('!r', 'one'));
     const two = await store.rooms.enqueueOutbox(entry('!r', 'two'));
+    const three = await store.rooms.enqueueOutbox(entry('!r', 'three'));
+    const four = await store.rooms.enqueueOutbox(entry('!r', 'four'));
     const elsewhere = await store.rooms.enqueueOutbox(entry('!x', 'x'));
-    expect(await store.rooms.isOutboxTurn(one)).toBe(true);
-    expect(await store.rooms.isOutboxTurn(two)).toBe(false);
-    expect(await store.rooms.isOutboxTurn(elsewhere)).toBe(true);
+    expect(await store.rooms.outboxTurn(one)).toBe('now');
+    expect(await store.rooms.outboxTurn(two)).toBe('next');
+    expect(await store.rooms.outboxTurn(three)).toBe('later');
+    expect(await store.rooms.outboxTurn(four)).toBe('later');
+    expect(await store.rooms.outboxTurn(elsewhere)).toBe('now');
     await store.rooms.setOutboxState(one.uuid, 'failed');
-    expect(await store.rooms.isOutboxTurn(two)).toBe(true);
-    await store.rooms.setOutboxReceiptPost(two.uuid, 'post-1');
-    expect(await store.rooms.getOutbox(two.uuid)).toMatchObject({ state: 'queued', receiptPostId: 'post-1', text: 'two' });
+    expect(await store.rooms.outboxTurn(two)).toBe('now');
+    expect(await store.rooms.outboxTurn(three)).toBe('next');
+    await store.rooms.setOutboxState(two.uuid, 'done');
+    await store.rooms.setOutboxState(three.uuid, 'done');
+    expect(await store.rooms.outboxTurn(four)).toBe('now');
+    await store.rooms.setOutboxReceiptPost(four.uuid, 'post-1');
+    expect(await store.rooms.getOutbox(four.uuid)).toMatchObject({ state: 'queued', receiptPostId: 'post-1', text: 'four' });
     await store.close();
   });
 
@@ -65,9 +73,9 @@ describe('room store', () => {
     const b = await store.rooms.enqueueInbox({ platform: 'memory', roomId: '!r', owner, uuid: randomUUID() });
     expect([a.seq, b.seq]).toEqual([1, 2]);
     expect((await store.rooms.enqueueInbox(a)).seq).toBe(1);
-    expect(await store.rooms.isInboxTurn(b)).toBe(false);
+    expect(await store.rooms.inboxTurn(b)).toBe('next');
     await store.rooms.setInboxState(owner, a.uuid, 'posted', 'p-1');
-    expect(await store.rooms.isInboxTurn(b)).toBe(true);
+    expect(await store.rooms.inboxTurn(b)).toBe('now');
     expect(await store.rooms.getInbox(owner, a.uuid)).toMatchObject({ state: 'posted', platformMessageId: 'p-1' });
     await store.close();
   });
