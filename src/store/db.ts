@@ -28,7 +28,9 @@
  * alone and nothing is reported written before its commit.
  */
 import { createClient } from '@libsql/client';
-import type { Client, InStatement, ResultSet, Row, Transaction } from '@libsql/client';
+import type { InStatement, ResultSet, Row } from '@libsql/client';
+import { hasReader, openLocalFile } from './local-file.js';
+import type { SqlClient } from './local-file.js';
 import { redactError, secretsOf } from './redact.js';
 import { WriteGroups } from './write-group.js';
 
@@ -38,7 +40,9 @@ export const BUSY_TIMEOUT_MS = 5_000;
 export type DbKind = 'memory' | 'file' | 'remote';
 
 /** Anything that runs one statement: a transaction inside a write, or `Db.reader` outside. */
-export type Executor = Pick<Transaction, 'execute'>;
+export interface Executor {
+  execute(stmt: InStatement): Promise<ResultSet>;
+}
 
 /** What a write can do while it holds the lane. Never call Db methods from inside (the lane is not re-entrant). */
 export interface Writer {
@@ -76,14 +80,14 @@ export class Lane {
 
 export class Db {
   readonly kind: DbKind;
-  readonly #client: Client;
+  readonly #client: SqlClient;
   readonly #secrets: readonly string[];
   readonly #lane = new Lane();
   /** File databases only: writes of one event-loop turn share a commit. */
   readonly #groups: WriteGroups | undefined;
   #closed = false;
 
-  private constructor(client: Client, kind: DbKind, secrets: readonly string[]) {
+  private constructor(client: SqlClient, kind: DbKind, secrets: readonly string[]) {
     this.#client = client;
     this.kind = kind;
     this.#secrets = secrets;
@@ -93,21 +97,16 @@ export class Db {
   /**
    * Creates the client. Remote clients connect lazily, so an unreachable
    * server shows up at the first statement (the migrations), not here.
-   * File databases get WAL and a busy timeout; libsql enables foreign keys
-   * on every connection by default.
+   * File databases go through local-file.ts (WAL, a busy timeout, foreign
+   * keys on, statements kept); `:memory:` and servers through
+   * @libsql/client, which enables foreign keys on its connections.
    */
   static async open(url: string, authToken: string | undefined): Promise<Db> {
     const secrets = secretsOf(url, authToken);
     const kind = dbKind(url);
-    let client: Client | undefined;
+    let client: SqlClient | undefined;
     try {
-      client = createClient({
-        url,
-        ...(authToken !== undefined ? { authToken } : {}),
-        // `timeout` is libsql's per-connection busy timeout for local files; it applies to every pooled connection.
-        ...(kind === 'file' ? { timeout: BUSY_TIMEOUT_MS } : {}),
-      });
-      if (kind === 'file') await client.execute('PRAGMA journal_mode = WAL');
+      client = kind === 'file' ? openLocalFile(url, BUSY_TIMEOUT_MS) : createClient({ url, ...(authToken !== undefined ? { authToken } : {}) });
       return new Db(client, kind, secrets);
     } catch (err) {
       client?.close();
@@ -116,7 +115,7 @@ export class Db {
   }
 
   /** The raw client, for migrations at open time only (nothing else runs yet). */
-  get rawClient(): Client {
+  get rawClient(): SqlClient {
     return this.#client;
   }
 
@@ -128,7 +127,8 @@ export class Db {
   /** Runs one read-only statement. */
   async read(stmt: InStatement): Promise<ResultSet> {
     this.#checkOpen();
-    const run = () => this.#client.execute(stmt);
+    const client = this.#client;
+    const run = () => (hasReader(client) ? client.read(stmt) : client.execute(stmt));
     try {
       return await (this.kind === 'memory' ? this.#lane.run(run) : run());
     } catch (err) {

@@ -15,7 +15,7 @@
  * past the type system fails the whole transaction it is part of; network ids
  * are not (migration 5): adding a network needs no migration.
  */
-import type { Client } from '@libsql/client';
+import type { SqlClient } from './local-file.js';
 import { MIGRATION_5 } from './migration-5.js';
 import { MIGRATION_6 } from './migration-6.js';
 import { MIGRATION_7 } from './migration-7.js';
@@ -343,7 +343,7 @@ export interface MigrationOutcome {
  * step re-reads the version inside its `BEGIN IMMEDIATE` transaction.
  */
 export async function migrate(
-  client: Client,
+  client: Pick<SqlClient, 'execute' | 'transaction'>,
   migrations: readonly Migration[] = MIGRATIONS,
   now: () => number = Date.now,
 ): Promise<MigrationOutcome> {
@@ -388,7 +388,7 @@ export async function migrate(
 }
 
 /** The highest applied version, 0 for a new database. */
-export async function currentVersion(db: Pick<Client, 'execute'>): Promise<number> {
+export async function currentVersion(db: Pick<SqlClient, 'execute'>): Promise<number> {
   const rs = await db.execute('SELECT coalesce(max(version), 0) AS v FROM schema_migrations');
   return Number(rs.rows[0]?.['v'] ?? 0);
 }

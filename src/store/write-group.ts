@@ -18,7 +18,8 @@
  * phase (three broker copies of one ack, several jobs finishing) gets to ask
  * before the group starts, and an idle process pays one loop turn.
  */
-import type { InStatement, ResultSet, Transaction } from '@libsql/client';
+import type { InStatement, ResultSet } from '@libsql/client';
+import type { SqlTransaction } from './local-file.js';
 import type { Executor, Lane, WriteFn, Writer } from './db.js';
 
 /** The most writes one transaction carries: a long group holds the write lock, and later writers, longer. */
@@ -33,7 +34,7 @@ interface Pending {
 export class WriteGroups {
   readonly #lane: Lane;
   readonly #alone: Writer;
-  readonly #begin: () => Promise<Transaction>;
+  readonly #begin: () => Promise<SqlTransaction>;
   #pending: Pending[] = [];
   #scheduled = false;
 
@@ -42,7 +43,7 @@ export class WriteGroups {
    * @param alone the writer a write runs on when it is alone (its own autocommit or transaction).
    * @param begin opens a `BEGIN IMMEDIATE` transaction.
    */
-  constructor(lane: Lane, alone: Writer, begin: () => Promise<Transaction>) {
+  constructor(lane: Lane, alone: Writer, begin: () => Promise<SqlTransaction>) {
     this.#lane = lane;
     this.#alone = alone;
     this.#begin = begin;
@@ -78,7 +79,7 @@ export class WriteGroups {
   }
 
   async #runGroup(group: Pending[]): Promise<void> {
-    let tx: Transaction;
+    let tx: SqlTransaction;
     try {
       tx = await this.#begin();
     } catch (err) {
@@ -125,7 +126,7 @@ async function runAlone(p: Pending, alone: Writer): Promise<void> {
 }
 
 /** Rolls back to the write's savepoint; false when the transaction itself is gone. */
-async function rollbackTo(tx: Transaction): Promise<boolean> {
+async function rollbackTo(tx: SqlTransaction): Promise<boolean> {
   try {
     await tx.execute('ROLLBACK TO roomcast_write');
     await tx.execute('RELEASE roomcast_write');
@@ -136,7 +137,7 @@ async function rollbackTo(tx: Transaction): Promise<boolean> {
 }
 
 /** A Writer inside a group: a batch or transaction is a nested savepoint, all or none as it would be alone. */
-function savepointWriter(tx: Transaction): Writer {
+function savepointWriter(tx: SqlTransaction): Writer {
   const nested = async <T>(fn: () => Promise<T>): Promise<T> => {
     await tx.execute('SAVEPOINT roomcast_inner');
     try {
