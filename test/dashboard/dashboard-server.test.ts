@@ -112,8 +112,12 @@ describe('dashboard HTTP server', () => {
     const value = (lines: string[], name: string) => Number(lines.find((l) => l.startsWith(`${name} `))?.split(' ')[1] ?? NaN);
     await waitFor(async () => {
       const now = await series();
-      // The acks can arrive before the job that sent the message is recorded complete: wait for both.
-      return value(now, 'roomcast_inbound_accepted_total{transport="nostr",kind="ack"}') === n && value(now, 'roomcast_queue_jobs{queue="outbound",state="completed"}') === n;
+      // The acks (on each network in its own time) can arrive before the job that sent the message is recorded complete: wait for all.
+      return (
+        value(now, 'roomcast_inbound_accepted_total{transport="nostr",kind="ack"}') === n &&
+        value(now, 'roomcast_inbound_accepted_total{transport="mqtt",kind="ack"}') === n &&
+        value(now, 'roomcast_queue_jobs{queue="outbound",state="completed"}') === n
+      );
     }, 'the acks and the completed jobs', 20_000);
     const lines = await series();
     expect(value(lines, 'roomcast_sends_total{transport="mqtt",outcome="ok"}')).toBe(n);
