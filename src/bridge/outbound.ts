@@ -10,7 +10,8 @@
 import { decodeMagnet, encodeMagnet } from '../identity/magnet.js';
 import type { Logger } from '../observability/logger.js';
 import type { Store } from '../store/store.js';
-import type { OutboxEntry, Turn } from '../store/rooms.js';
+import type { Turn } from '../common/turn.js';
+import type { OutboxEntry } from '../store/rooms.js';
 import { isPermanentFailure } from '../common/delivery.js';
 import type { ProtocolId } from '../protocol/chat-message.js';
 import { MessageTooLargeError } from '../broadcaster/broadcaster.js';

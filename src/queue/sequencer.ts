@@ -39,6 +39,7 @@
 import { DelayedError } from 'bullmq';
 import type { Job, Processor } from 'bullmq';
 import { backoffDelay } from '../common/backoff.js';
+import type { Turn } from '../common/turn.js';
 
 export interface KeyedSequencerOptions<T> {
   /**
@@ -69,9 +70,6 @@ export interface KeyedSequencerOptions<T> {
    */
   laterMs?: number;
 }
-
-/** Whose turn it is: see the module comment. */
-export type Turn = 'now' | 'next' | 'later';
 
 function asTurn(answer: Turn | boolean): Turn {
   return answer === true ? 'now' : answer === false ? 'next' : answer;

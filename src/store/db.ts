@@ -16,12 +16,12 @@
  * do the job: every write is a `BEGIN IMMEDIATE` batch or transaction and the
  * busy timeout makes a second process wait its turn.
  *
- * Reads skip the lane (a file database reads a WAL snapshot on another pooled
- * connection) except on `:memory:`, where they must not meet an open
- * transaction.
+ * Reads skip the lane (a file database reads the last commit on a connection
+ * of its own, local-file.ts) except on `:memory:`, where they must not meet
+ * an open transaction.
  *
  * Why a file database commits writes in groups (write-group.ts): each commit
- * waits for an fsync (about 0.6 ms here) on the event loop, and a bridged
+ * waits for an fsync (0.6-1 ms here) on the event loop, and a bridged
  * message takes several writes from separate flows (the job, each ack copy,
  * the receipt). Writes asked for in the same turn of the event loop share one
  * transaction, each in a savepoint of its own, so each still succeeds or fails

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { compact, num, optNum, optStr, str } from './db.js';
 import type { Db, Executor } from './db.js';
+import type { Turn } from '../common/turn.js';
 import type { Row } from '@libsql/client';
 
 export interface RoomRecord {
@@ -100,13 +101,6 @@ export class InboxFullError extends Error {
     this.name = 'InboxFullError';
   }
 }
-
-/**
- * Whether an entry may be handled now, in its room's order: `now` when no
- * earlier entry of the room is still queued; `next` when one is (usually
- * being handled at this moment: worth a short wait); `later` when more are.
- */
-export type Turn = 'now' | 'next' | 'later';
 
 export type NewOutboxEntry = Omit<OutboxEntry, 'seq' | 'state' | 'receiptPostId'>;
 

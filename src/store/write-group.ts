@@ -35,7 +35,7 @@ export class WriteGroups {
   readonly #lane: Lane;
   readonly #alone: Writer;
   readonly #begin: () => Promise<SqlTransaction>;
-  #pending: Pending[] = [];
+  readonly #pending: Pending[] = [];
   #scheduled = false;
 
   /**
