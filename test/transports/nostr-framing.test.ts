@@ -223,6 +223,14 @@ describe('inbound opener', () => {
     expect(opener.verifications).toBe(1);
   });
 
+  it('remembers the last 256 events by default, not thousands: it is kept once per room', () => {
+    const opener = new InboundOpener(bob, LIMITS.maxMessageBytes);
+    const events = Array.from({ length: 258 }, (_, i) => buildOutboundEvent(alice, bob, `${json} ${i}`).event);
+    for (const ev of events) expect(opener.open(fresh(ev)).fresh).toBe(true);
+    expect(opener.open(fresh(events[257]!)).fresh).toBe(false); // recent: served from memory
+    expect(opener.open(fresh(events[0]!)).fresh).toBe(true); // 258 events ago: forgotten, opened again
+  });
+
   it('does not let a copy with a known id but another signature ride on the cache', () => {
     const opener = new InboundOpener(bob, LIMITS.maxMessageBytes);
     const ev = buildOutboundEvent(alice, seedBob, json).event;
