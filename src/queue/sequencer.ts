@@ -89,6 +89,8 @@ export class KeyedSequencer<T> {
   private readonly laterMs: number;
   private deferred = 0;
   private readonly wakers = new Set<() => void>();
+  /** Counts wake() calls, so a wake between a job's look and its nap is not lost. */
+  private wakes = 0;
 
   constructor(opts: KeyedSequencerOptions<T>) {
     this.isTurn = async (job) => asTurn(await opts.isTurn(job));
@@ -110,6 +112,7 @@ export class KeyedSequencer<T> {
    * successor, if held in this process, goes on at once.
    */
   wake(): void {
+    this.wakes++;
     const wakers = [...this.wakers];
     this.wakers.clear();
     for (const w of wakers) w();
@@ -144,14 +147,16 @@ export class KeyedSequencer<T> {
   private async awaitTurn(job: Job<T>, signal: AbortSignal | undefined): Promise<Turn> {
     const until = Date.now() + this.holdMs;
     for (;;) {
+      const wakesBefore = this.wakes;
       const turn = await this.isTurn(job);
       if (turn !== 'next' || Date.now() + this.pollMs > until || signal?.aborted) return turn;
-      await this.nap(this.pollMs);
+      await this.nap(this.pollMs, wakesBefore);
     }
   }
 
-  /** Sleeps `ms`, or until wake(). */
-  private nap(ms: number): Promise<void> {
+  /** Sleeps `ms`, or until wake(); not at all if a wake() came since `wakesBefore` (while the job was looking). */
+  private nap(ms: number, wakesBefore: number): Promise<void> {
+    if (this.wakes !== wakesBefore) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
