@@ -63,9 +63,9 @@ export class RoomReceipts {
   private readonly marked = new Map<string, Map<string, Marked>>();
   /** Per room: the render loop, while one runs. */
   private readonly loops = new Map<string, Promise<void>>();
-  /** What this process already wrote: reactions placed (uuid|emoji) and notice texts (post id → text). */
+  /** What this process already wrote: reactions placed (uuid|emoji) and notices (post id → their text as it stands). */
   private readonly reactedTo = new Set<string>();
-  private readonly noticeTexts = new Map<string, string>();
+  private readonly notices = new Map<string, StandingNotice>();
 
   constructor(
     private readonly store: Store,
@@ -184,14 +184,14 @@ export class RoomReceipts {
     if (r.text === '') return; // no contacts: nothing to report
     let noticeShowsAcks = false;
     if (mode === 'notice' || mode === 'both') {
-      const text = `↳ “${quote(entry.text)}”: ${r.text}`;
+      const notice = { text: `↳ “${quote(entry.text)}”: ${r.text}`, acked: r.acked };
       if (entry.receiptPostId) {
-        noticeShowsAcks = await this.editIfChanged(room, entry.receiptPostId, text);
+        noticeShowsAcks = (await this.editIfChanged(room, entry.receiptPostId, notice)).acked;
       } else {
-        const id = await this.writer.post(room, { text, notice: true, idempotencyKey: `receipt-${entry.uuid}`, ...replyTo(entry) }, 'low');
+        const id = await this.writer.post(room, { text: notice.text, notice: true, idempotencyKey: `receipt-${entry.uuid}`, ...replyTo(entry) }, 'low');
         await this.store.rooms.setOutboxReceiptPost(entry.uuid, id);
-        this.remember(id, text);
-        noticeShowsAcks = true;
+        this.remember(id, notice);
+        noticeShowsAcks = notice.acked;
       }
     }
     // Reactions show the state at a glance (reactions, both); a notice alone gets the ack reaction only when it cannot show the ack itself.
@@ -208,13 +208,13 @@ export class RoomReceipts {
       entries.map((e) => e.uuid),
       id,
     );
-    this.remember(id, text);
+    this.remember(id, { text, acked: false });
   }
 
   private async editSummary(room: RoomRef, owner: string, postId: string): Promise<void> {
     const members = await this.store.rooms.listOutboxByReceiptPost(room.platform, room.roomId, postId);
     const text = await this.summaryText(owner, members);
-    if (text !== undefined) await this.editIfChanged(room, postId, text);
+    if (text !== undefined) await this.editIfChanged(room, postId, { text, acked: false });
   }
 
   /** "↳ Receipts for 12 messages, “first” … “last”:" then a line per contact: delivered n/N · acknowledged m/N. */
@@ -239,12 +239,20 @@ export class RoomReceipts {
     return (await this.store.rooms.listOutboxByReceiptPost(room.platform, room.roomId, postId)).length > 1;
   }
 
-  /** Edits a notice unless this process last wrote the same text; true when the notice shows the text. */
-  private async editIfChanged(room: RoomRef, postId: string, text: string): Promise<boolean> {
-    if (this.noticeTexts.get(postId) === text) return true;
-    const edited = await this.writer.edit(room, platformMessageId(postId), { text, notice: true }, 'low');
-    if (edited) this.remember(postId, text);
-    return edited;
+  /**
+   * Edits a notice unless this process last wrote the same text, and returns
+   * the notice as it now stands. When the edit cannot be made (the platform
+   * cannot edit), that is what this process last wrote, whose ack may already
+   * be in it: an ack the notice shows gets no second sign.
+   */
+  private async editIfChanged(room: RoomRef, postId: string, notice: StandingNotice): Promise<StandingNotice> {
+    const standing = this.notices.get(postId);
+    if (standing?.text === notice.text) return standing;
+    if (await this.writer.edit(room, platformMessageId(postId), { text: notice.text, notice: true }, 'low')) {
+      this.remember(postId, notice);
+      return notice;
+    }
+    return standing ?? { text: '', acked: false };
   }
 
   private async reactOnce(room: RoomRef, target: ReturnType<typeof platformMessageId>, uuid: string, emoji: string): Promise<void> {
@@ -254,11 +262,17 @@ export class RoomReceipts {
     if (this.reactedTo.size > REMEMBERED) this.reactedTo.delete(this.reactedTo.values().next().value as string);
   }
 
-  private remember(postId: string, text: string): void {
-    this.noticeTexts.delete(postId);
-    this.noticeTexts.set(postId, text);
-    if (this.noticeTexts.size > REMEMBERED) this.noticeTexts.delete(this.noticeTexts.keys().next().value as string);
+  private remember(postId: string, notice: StandingNotice): void {
+    this.notices.delete(postId);
+    this.notices.set(postId, notice);
+    if (this.notices.size > REMEMBERED) this.notices.delete(this.notices.keys().next().value as string);
   }
+}
+
+/** A notice this process wrote: its text, and whether that text shows an ack. */
+interface StandingNotice {
+  readonly text: string;
+  readonly acked: boolean;
 }
 
 interface MessageReceipt {
