@@ -5,7 +5,9 @@
  *
  * Networks take what they share with `lease(key, make)`: the first lease of a
  * key makes the connection, later ones reuse it, and the last release closes
- * it. The pool knows nothing of any network; keys are the network's own.
+ * it. What is not a connection but must still be one per process (a memory of
+ * the inbound copies already checked) they take with `shared(key, make)`.
+ * The pool knows nothing of any network; keys are the network's own.
  */
 import type { Identity } from '../identity/keys.js';
 
@@ -46,6 +48,7 @@ export class ConnectionPool {
   readonly owner: Identity;
   private readonly expected: Set<string>;
   private readonly entries = new Map<string, Entry>();
+  private readonly state = new Map<string, unknown>();
 
   constructor(opts: ConnectionPoolOptions) {
     this.owner = opts.owner;
@@ -73,6 +76,16 @@ export class ConnectionPool {
         await held.value.close();
       },
     };
+  }
+
+  /**
+   * Process-wide state under `key`, made by `make` on first use and kept for
+   * the pool's life (so it must bound itself). Every caller of one key must
+   * ask for the same type: the key is the network's own.
+   */
+  shared<T>(key: string, make: () => T): T {
+    if (!this.state.has(key)) this.state.set(key, make());
+    return this.state.get(key) as T;
   }
 
   /** True when `xOnly` is an identity this process was told it will serve (see `expected`). */

@@ -13,7 +13,8 @@ import { newMessage, serializeChatMessage } from '../../src/protocol/chat-messag
 import { ConnectionPool } from '../../src/transports/connection-pool.js';
 import { buildSignedEnvelope } from '../../src/transports/mqtt/envelope.js';
 import { MqttConfigSchema } from '../../src/transports/mqtt/config.js';
-import { MqttTransport, mqttClientId } from '../../src/transports/mqtt/mqtt-transport.js';
+import { MqttTransport, mqttClientId, VERDICT_MEMORY_KEY } from '../../src/transports/mqtt/mqtt-transport.js';
+import type { VerdictMemory } from '../../src/transports/mqtt/mqtt-transport.js';
 import { topicOwner } from '../../src/transports/mqtt/shared-broker.js';
 import type { InboundEnvelope, OutboundPayload } from '../../src/transports/transport.js';
 import { startAedes } from '../support/aedes-broker.js';
@@ -111,6 +112,8 @@ describe('MQTT clients shared by the identities of one process', () => {
     const serviceId = mqttClientId(service.xOnly, aedes.url);
     expect(aedes.clientIds.filter((id) => id === serviceId)).toHaveLength(2);
     expect(aedes.clientIds).toHaveLength(3);
+    // The rooms share one memory of checked copies: each distinct payload once, whichever broker brought it.
+    expect(pool2.shared<VerdictMemory | undefined>(VERDICT_MEMORY_KEY, () => undefined)?.size).toBe(queued.length + 1);
   });
 
   it('drops a message for a room the process no longer serves, and keeps delivering the others', async () => {

@@ -23,7 +23,7 @@ import {
   openInbound,
   subscriptionFilters,
 } from '../../src/transports/nostr/index.js';
-import { InboundOpener, LruCache } from '../../src/transports/nostr/inbound.js';
+import { InboundOpener, openedMemory } from '../../src/transports/nostr/inbound.js';
 import { ResumeCursor } from '../../src/transports/nostr/cursor.js';
 
 const alice = generateIdentity();
@@ -223,12 +223,21 @@ describe('inbound opener', () => {
     expect(opener.verifications).toBe(1);
   });
 
-  it('remembers the last 256 events by default, not thousands: it is kept once per room', () => {
-    const opener = new InboundOpener(bob, LIMITS.maxMessageBytes);
-    const events = Array.from({ length: 258 }, (_, i) => buildOutboundEvent(alice, bob, `${json} ${i}`).event);
-    for (const ev of events) expect(opener.open(fresh(ev)).fresh).toBe(true);
-    expect(opener.open(fresh(events[257]!)).fresh).toBe(false); // recent: served from memory
-    expect(opener.open(fresh(events[0]!)).fresh).toBe(true); // 258 events ago: forgotten, opened again
+  it('shares one bounded memory among the identities of a process, each keyed apart', () => {
+    const memory = openedMemory(4);
+    const forBob = new InboundOpener(bob, LIMITS.maxMessageBytes, memory);
+    const carol = generateIdentity();
+    const forCarol = new InboundOpener(carol, LIMITS.maxMessageBytes, memory);
+    const toBob = Array.from({ length: 3 }, (_, i) => buildOutboundEvent(alice, bob, `${json} ${i}`).event);
+    const toCarol = Array.from({ length: 2 }, (_, i) => buildOutboundEvent(alice, carol, `${json} ${i}`).event);
+    for (const ev of toBob) expect(forBob.open(fresh(ev)).fresh).toBe(true);
+    for (const ev of toCarol) expect(forCarol.open(fresh(ev)).ok).toBe(true);
+    expect(memory.size).toBe(4); // the two share one bound
+    expect(forBob.open(fresh(toBob[2]!)).fresh).toBe(false); // recent: served from memory
+    expect(forBob.open(fresh(toBob[0]!)).fresh).toBe(true); // pushed out by Carol's: opened again
+    // What was opened for Bob is never served to Carol: she opens it herself, and it is not hers.
+    const r = forCarol.open(fresh(toBob[2]!));
+    expect([r.ok, r.fresh]).toEqual([false, true]);
   });
 
   it('does not let a copy with a known id but another signature ride on the cache', () => {
@@ -249,20 +258,6 @@ describe('inbound opener', () => {
     const outcomes = [opener.open(fresh(ev)), opener.open(fresh(ev)), opener.open(fresh(ev))];
     expect(outcomes.map((o) => o.ok)).toEqual([false, false, false]);
     expect(outcomes.map((o) => o.fresh)).toEqual([true, false, false]);
-  });
-
-  it('keeps its cache bounded by count and by total size (LRU)', () => {
-    const lru = new LruCache<string, number>(2);
-    lru.set('a', 1);
-    lru.set('b', 2);
-    lru.get('a');
-    lru.set('c', 3);
-    expect([lru.get('a'), lru.get('b'), lru.get('c'), lru.size]).toEqual([1, undefined, 3, 2]);
-    const byWeight = new LruCache<string, string>(10, 5, (v) => v.length);
-    byWeight.set('a', 'abc');
-    byWeight.set('b', 'cd');
-    byWeight.set('c', 'e');
-    expect([byWeight.get('a'), byWeight.get('b'), byWeight.get('c'), byWeight.size]).toEqual([undefined, 'cd', 'e', 2]);
   });
 });
 

@@ -11,6 +11,8 @@ import { encodeMagnet } from '../../src/identity/magnet.js';
 import { newMessage, serializeChatMessage } from '../../src/protocol/chat-message.js';
 import { ConnectionPool } from '../../src/transports/connection-pool.js';
 import { NostrTransport } from '../../src/transports/nostr/index.js';
+import { OPENED_MEMORY_KEY } from '../../src/transports/nostr/inbound.js';
+import type { OpenedMemory } from '../../src/transports/nostr/inbound.js';
 import { P_CHUNK } from '../../src/transports/nostr/shared-relay.js';
 import type { InboundEnvelope, OutboundPayload } from '../../src/transports/transport.js';
 import { testContext } from '../support/context.js';
@@ -76,6 +78,8 @@ describe('Nostr sockets shared by the identities of one process', () => {
     expect(others.every((m) => m.inbox.length === 0)).toBe(true);
     expect(picked.every((m) => m.inbox.length === 2)).toBe(true);
     expect(rooms.every((m) => m.ctx.rejections.length === 0)).toBe(true);
+    // The rooms share one memory of opened events: each event once, whichever relay brought it.
+    expect(pool.shared<OpenedMemory | undefined>(OPENED_MEMORY_KEY, () => undefined)?.size).toBe(picked.length);
   });
 
   it('joins and leaves while running: a newcomer gets its messages, one that left gets none, the socket stays one', async () => {

@@ -6,57 +6,30 @@
  * its id is the hash of its content, and the cache is keyed by id *and*
  * signature, so a relay cannot pass off a different event under a known id.
  */
+import { LRUCache } from 'lru-cache';
 import type { Identity } from '../../identity/keys.js';
 import type { NostrEvent, OpenResult } from './framing.js';
 import { openEvent, precheckEvent } from './framing.js';
 
-/** A Map-based LRU bounded by entry count and, optionally, by a total weight (e.g. bytes). */
-export class LruCache<K, V> {
-  private readonly map = new Map<K, V>();
-  private weight = 0;
+/**
+ * Outcomes remembered, keyed by the identity they were opened for and the
+ * copy. One memory serves a whole process (`openedMemory`, taken from its
+ * ConnectionPool), so it grows with the traffic, not with the rooms: the
+ * other relays' copies come within seconds, and 4,096 events is seconds of
+ * any rate this process sustains. (One of 4,096 per room kept about 2 KB for
+ * every event a 100-room soak received, V8's heap profiler showed; one of
+ * 256 per room still held 21 MB at 100 rooms and would hold ten times that
+ * at 1,000.)
+ */
+export type OpenedMemory = LRUCache<string, OpenResult>;
 
-  constructor(
-    readonly capacity: number,
-    private readonly maxWeight = Infinity,
-    private readonly weigh: (value: V) => number = () => 0,
-  ) {
-    if (!(capacity >= 1)) throw new Error('LRU capacity must be at least 1');
-  }
-
-  get(key: K): V | undefined {
-    const value = this.map.get(key);
-    if (value !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, value);
-    }
-    return value;
-  }
-
-  set(key: K, value: V): void {
-    this.delete(key);
-    this.map.set(key, value);
-    this.weight += this.weigh(value);
-    while (this.map.size > this.capacity || (this.weight > this.maxWeight && this.map.size > 1)) {
-      this.delete(this.map.keys().next().value as K);
-    }
-  }
-
-  get size(): number {
-    return this.map.size;
-  }
-
-  clear(): void {
-    this.map.clear();
-    this.weight = 0;
-  }
-
-  private delete(key: K): void {
-    const old = this.map.get(key);
-    if (old === undefined) return;
-    this.map.delete(key);
-    this.weight -= this.weigh(old);
-  }
+/** `chars`: bodies kept for later copies, in total (UTF-16 code units); bounds memory under a flood of large messages. */
+export function openedMemory(entries = 4096, chars = 4 * 1024 * 1024): OpenedMemory {
+  return new LRUCache<string, OpenResult>({ max: entries, maxSize: chars, sizeCalculation: (r) => (r.ok ? Math.max(1, r.body.length) : 1) });
 }
+
+/** The ConnectionPool key of a process's OpenedMemory. */
+export const OPENED_MEMORY_KEY = 'nostr|opened';
 
 /** The outcome for one relay copy. `fresh` is false when an identical copy was already opened. */
 export type InboundOutcome = OpenResult & {
@@ -66,26 +39,15 @@ export type InboundOutcome = OpenResult & {
 };
 
 export class InboundOpener {
-  private readonly outcomes: LruCache<string, OpenResult>;
   /** Number of events that went through full verification (for tests and metrics). */
   verifications = 0;
 
-  /**
-   * The defaults are per identity, and a process holds one per room: the
-   * other relays' copies come within seconds, so the last 256 events are
-   * plenty. (4,096 events and 16 Mi characters per room kept about 2 KB for
-   * every event a 100-room soak received, V8's sampling heap profiler showed:
-   * the heap grew without levelling off until each room had 4,096.)
-   */
+  /** `memory`: shared by the process's openers (see OpenedMemory); one of its own by default. */
   constructor(
     private readonly own: Identity,
     private readonly maxMessageBytes: number,
-    cacheSize = 256,
-    /** Bodies kept for later copies, in total (UTF-16 code units); bounds memory under a flood of large messages. */
-    cacheChars = 1024 * 1024,
-  ) {
-    this.outcomes = new LruCache<string, OpenResult>(cacheSize, cacheChars, (r) => (r.ok ? r.body.length : 0));
-  }
+    private readonly outcomes: OpenedMemory = openedMemory(),
+  ) {}
 
   /** Checks one copy as parsed from a relay frame; never throws. */
   open(raw: unknown): InboundOutcome {
@@ -99,14 +61,14 @@ export class InboundOpener {
     if (early) {
       // Cheap verdicts are not cached, but a rejection is reported once per event id where one exists.
       const id = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
-      const key = typeof id === 'string' ? `reject:${id}:${early.rejection.code}` : undefined;
+      const key = typeof id === 'string' ? `${this.own.xOnly}:reject:${id}:${early.rejection.code}` : undefined;
       if (key === undefined) return { ...early, fresh: true };
       const seen = this.outcomes.get(key) !== undefined;
       if (!seen) this.outcomes.set(key, early);
       return { ...early, fresh: !seen };
     }
     const event = raw as NostrEvent;
-    const key = `${event.id}:${event.sig}`;
+    const key = `${this.own.xOnly}:${event.id}:${event.sig}`;
     const cached = this.outcomes.get(key);
     if (cached) return { ...cached, fresh: false, event };
     this.verifications++;

@@ -24,7 +24,7 @@ import { NostrConfigSchema } from './config.js';
 import type { NostrConfig, NostrConfigInput } from './config.js';
 import { cursorKey, ResumeCursor } from './cursor.js';
 import { buildOutboundEvent, FramingError } from './framing.js';
-import { InboundOpener } from './inbound.js';
+import { InboundOpener, OPENED_MEMORY_KEY, openedMemory } from './inbound.js';
 import { SharedRelay } from './shared-relay.js';
 import type { RelayMember } from './shared-relay.js';
 import { ConnectionPool } from '../connection-pool.js';
@@ -55,13 +55,13 @@ export class NostrTransport implements Transport {
     this.config = NostrConfigSchema.parse(config);
     this.log = ctx.log;
     this.listen = ctx.listen !== false;
-    this.opener = new InboundOpener(ctx.identity, ctx.maxMessageBytes);
     const labels = this.config.relays.map((url) => redactUrl(url));
     this.capabilities = { maxBytes: ctx.maxMessageBytes, encrypts: true, endpoints: labels };
     // Largest frame worth reading: an EVENT frame around the largest content we would open.
     const maxFrameBytes = Math.max(1 << 20, 8 * ctx.maxMessageBytes + 65_536);
     // Without a process pool the transport has sockets of its own, owned by its identity.
     const pool = ctx.pool ?? new ConnectionPool({ owner: ctx.identity });
+    this.opener = new InboundOpener(ctx.identity, ctx.maxMessageBytes, pool.shared(OPENED_MEMORY_KEY, () => openedMemory()));
     const connection = {
       connectTimeoutMs: this.config.connectTimeoutMs,
       reconnectMinMs: this.config.reconnectMinMs,

@@ -15,6 +15,7 @@
  * own, authenticated as itself; the shared socket stays for the owner and for
  * publishing.
  */
+import { LRUCache } from 'lru-cache';
 import type { EventTemplate, NostrEvent } from 'nostr-tools/pure';
 import type { Filter } from 'nostr-tools/filter';
 import { signEvent } from '../../identity/crypto.js';
@@ -22,7 +23,6 @@ import type { Identity } from '../../identity/keys.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Poolable } from '../connection-pool.js';
 import type { ResumeCursor } from './cursor.js';
-import { LruCache } from './inbound.js';
 import { RelayConnection } from './relay-connection.js';
 import type { RelayConnectionOptions, SubscriptionGroup } from './relay-connection.js';
 
@@ -112,7 +112,7 @@ export class SharedRelay implements Poolable {
    * matching subscription, and a merge briefly has two that match. Cleared on
    * each connect, so what a subscription asks for again is routed again.
    */
-  private readonly routed = new LruCache<string, true>(4096);
+  private readonly routed = new LRUCache<string, true>({ max: 4096 });
   private started = false;
   private closed = false;
 
