@@ -20,6 +20,7 @@ import type { Identity } from '../src/identity/keys.js';
 import { startTestBridge } from '../test/support/bridge.js';
 import type { TestBridge } from '../test/support/bridge.js';
 import type { benchNetwork } from './network.js';
+import { MemoryPlatform } from '../src/platforms/memory/memory-platform.js';
 import type { RoomRef } from '../src/platforms/platform.js';
 
 type Net = Awaited<ReturnType<typeof benchNetwork>>;
@@ -88,7 +89,8 @@ export async function roomsBench(count: number, n: number, d: ScaleDeps): Promis
  * RSS and heap sampled every 10 s.
  */
 export async function soakBench(n: number, rate: number, roomCount: number, d: ScaleDeps): Promise<{ samples: Array<{ s: number; rss_mb: number; heap_mb: number }>; rss_growth_pct: number; latency_p50_ms: number }> {
-  const b = await startTestBridge({ net: d.net });
+  // The platform keeps each room's last 50 messages: its own history must not pass for the bridge's growth.
+  const b = await startTestBridge({ net: d.net, platform: new MemoryPlatform({ keep: 50 }) });
   const samples: Array<{ s: number; rss_mb: number; heap_mb: number }> = [];
   const t0 = performance.now();
   const sample = () => {

@@ -186,6 +186,22 @@ describe('memory platform', () => {
     await expect(p.react?.(room, 'm999' as never, '✓')).rejects.toThrow('unknown message m999');
   });
 
+  it('with keep, forgets a room’s oldest messages and their idempotency keys; other rooms keep theirs', async () => {
+    const p = make({ keep: 2 });
+    const [room, other] = [p.room('r'), p.room('o')];
+    await p.start(async () => undefined);
+    const first = await p.post(room, { text: 'one', idempotencyKey: 'k1' });
+    const kept = await p.say(other, 'alice', 'elsewhere');
+    await p.say(room, 'alice', 'two');
+    expect(await p.post(room, { text: 'one again', idempotencyKey: 'k1' })).toBe(first); // still remembered: not posted twice
+    await p.say(room, 'alice', 'three');
+    expect(p.timeline(room).map((e) => e.text)).toEqual(['two', 'three']);
+    await expect(p.react?.(room, first, '✓')).rejects.toThrow(`unknown message ${first}`);
+    expect(await p.post(room, { text: 'one anew', idempotencyKey: 'k1' })).not.toBe(first); // its key went with it
+    expect(p.message(other, kept).text).toBe('elsewhere');
+    await expect(p.react?.(room, kept, '✓')).rejects.toThrow('unknown message'); // a message of another room
+  });
+
   it('has no react or edit when its capabilities say so', () => {
     const p = make({ capabilities: { reactions: false, edits: false } });
     expect(p.react).toBeUndefined();

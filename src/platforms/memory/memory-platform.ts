@@ -50,6 +50,13 @@ export interface MemoryPlatformOptions {
   /** The bot's account. Default { id: '@roomcast:memory', displayName: 'roomcast' }. */
   readonly bot?: { readonly id: string; readonly displayName: string };
   readonly now?: () => number;
+  /**
+   * At most this many messages are kept per room; the oldest are forgotten,
+   * with their idempotency keys (a reaction or edit to one then fails as to an
+   * unknown message). For a harness that runs for hours (the soak bench), so
+   * the platform's memory stays flat. Default: all (tests read whole timelines).
+   */
+  readonly keep?: number;
 }
 
 /** What a person's message carries besides text. */
@@ -104,6 +111,8 @@ interface Entry {
   readonly fromSelf: boolean;
   readonly at: number;
   readonly reactions: Reaction[];
+  /** Its key in `posted`, when the bot posted it with an idempotency key. */
+  readonly postedKey?: string;
 }
 
 interface Pending {
@@ -128,6 +137,8 @@ export class MemoryPlatform implements Platform {
   private readonly writes = new Map<string, number[]>();
   /** Idempotency keys already posted (room + key → post id). */
   private readonly posted = new Map<string, PlatformMessageId>();
+  private readonly byId = new Map<PlatformMessageId, Entry>();
+  private readonly keep: number;
   private readonly queue: Pending[] = [];
   private readonly listeners = new Set<() => void>();
   private handler: ((e: RoomEvent) => Promise<void>) | undefined;
@@ -138,6 +149,7 @@ export class MemoryPlatform implements Platform {
     this.id = platformId(opts.id ?? 'memory');
     this.capabilities = Object.freeze(PlatformCapabilitiesSchema.parse({ ...DEFAULT_MEMORY_CAPABILITIES, ...opts.capabilities }));
     this.now = opts.now ?? (() => Date.now());
+    this.keep = opts.keep ?? Infinity;
     const bot = opts.bot ?? { id: '@roomcast:memory', displayName: 'roomcast' };
     this.bot = { ...bot, level: 'member' };
     if (this.capabilities.reactions) this.react = (room, target, emoji) => this.addReaction(room, target, emoji);
@@ -163,6 +175,7 @@ export class MemoryPlatform implements Platform {
       fromSelf: true,
       ...(msg.author === undefined ? {} : { author: msg.author }),
       ...(msg.replyTo === undefined ? {} : { replyTo: msg.replyTo }),
+      ...(key === undefined ? {} : { postedKey: key }),
     });
     if (key !== undefined) this.posted.set(key, entry.id);
     this.enqueue({ event: toEvent(entry) });
@@ -361,8 +374,9 @@ export class MemoryPlatform implements Platform {
   }
 
   private entry(room: RoomRef, id: PlatformMessageId): Entry {
-    const entry = this.timelineOf(room).find((e) => e.id === id);
-    if (!entry) throw new Error(`unknown message ${id} in ${roomKey(room)}`);
+    this.timelineOf(room);
+    const entry = this.byId.get(id);
+    if (!entry || roomKey(entry.room) !== roomKey(room)) throw new Error(`unknown message ${id} in ${roomKey(room)}`);
     return entry;
   }
 
@@ -371,7 +385,7 @@ export class MemoryPlatform implements Platform {
     room: RoomRef,
     sender: RoomSender,
     text: string,
-    flags: { notice: boolean; fromSelf: boolean; author?: string; attachments?: readonly RoomAttachment[]; replyTo?: PlatformMessageId },
+    flags: { notice: boolean; fromSelf: boolean; author?: string; attachments?: readonly RoomAttachment[]; replyTo?: PlatformMessageId; postedKey?: string },
   ): Entry {
     const entry: Entry = {
       id: this.newId(),
@@ -386,8 +400,15 @@ export class MemoryPlatform implements Platform {
       fromSelf: flags.fromSelf,
       at: this.now(),
       reactions: [],
+      ...(flags.postedKey === undefined ? {} : { postedKey: flags.postedKey }),
     };
     timeline.push(entry);
+    this.byId.set(entry.id, entry);
+    while (timeline.length > this.keep) {
+      const old = timeline.shift()!;
+      this.byId.delete(old.id);
+      if (old.postedKey !== undefined) this.posted.delete(old.postedKey);
+    }
     this.changed();
     return entry;
   }
