@@ -14,7 +14,7 @@ import type { Turn } from '../common/turn.js';
 import type { OutboxEntry } from '../store/rooms.js';
 import { isPermanentFailure } from '../common/delivery.js';
 import type { ProtocolId } from '../protocol/chat-message.js';
-import { MessageTooLargeError } from '../broadcaster/broadcaster.js';
+import { MessageTooLargeError, outboundRecord } from '../broadcaster/broadcaster.js';
 import { serializeChatMessage } from '../protocol/chat-message.js';
 import { contactCopies } from './copies.js';
 import { contactContents } from './parts.js';
@@ -76,36 +76,56 @@ export async function processOutbound(uuid: string, d: OutboundDeps): Promise<Ou
   const failures: string[] = [];
   const permanent: string[] = [];
   let everyoneReached = true;
-  for (const contact of contacts) {
-    const peer = decodeMagnet(contact.magnetLink);
-    const copies = contactCopies({ magnetLink }, entry, contact.xOnly, split.contents);
-    // Every part is on record before any is sent, so a receipt never counts a contact reached by part 1 alone.
-    for (const copy of copies) await d.store.rooms.addOutboxCopy({ owner, uuid: copy.uuid, roomUuid: entry.uuid, contact: contact.xOnly });
-    for (const copy of copies) {
-      const before = await d.store.getSendResults(owner, copy.uuid);
-      const done = new Set<ProtocolId>(before.filter((s) => s.ok).map((s) => s.protocol));
-      const missing = all.filter((t) => !done.has(t));
-      if (missing.length > 0) {
-        try {
-          const delivery = await broadcaster.deliver(peer, copy, missing);
-          for (const r of delivery.reports) {
-            if (r.ok) done.add(r.transport);
-            else (isPermanentFailure(r.reason) ? permanent : failures).push(`${contact.name}: ${r.transport} ${r.reason ?? 'failed'}`);
+  const perContact = contacts.map((contact) => ({ contact, copies: contactCopies({ magnetLink }, entry, contact.xOnly, split.contents) }));
+  // Every copy is on record, with its message row, before any is sent, in one commit: a receipt never
+  // counts a contact reached by part 1 alone, and an ack that overtakes the send reports finds its message.
+  await Promise.all(
+    perContact.flatMap(({ contact, copies }) =>
+      copies.flatMap((copy) => [
+        d.store.rooms.addOutboxCopy({ owner, uuid: copy.uuid, roomUuid: entry.uuid, contact: contact.xOnly }),
+        d.store.recordOutbound(outboundRecord(owner, contact.xOnly, copy), []),
+      ]),
+    ),
+  );
+  // Send results are written while the next copy goes out; the last ones share a commit with the message's state.
+  const writes: Array<Promise<void>> = [];
+  const write = (p: Promise<void>) => {
+    p.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+    writes.push(p);
+  };
+  try {
+    for (const { contact, copies } of perContact) {
+      const peer = decodeMagnet(contact.magnetLink);
+      for (const copy of copies) {
+        const before = await d.store.getSendResults(owner, copy.uuid);
+        const done = new Set<ProtocolId>(before.filter((s) => s.ok).map((s) => s.protocol));
+        const missing = all.filter((t) => !done.has(t));
+        if (missing.length > 0) {
+          try {
+            const delivery = await broadcaster.deliver(peer, copy, missing, { record: false });
+            write(d.store.recordOutbound(outboundRecord(owner, contact.xOnly, copy), delivery.reports));
+            for (const r of delivery.reports) {
+              if (r.ok) done.add(r.transport);
+              else (isPermanentFailure(r.reason) ? permanent : failures).push(`${contact.name}: ${r.transport} ${r.reason ?? 'failed'}`);
+            }
+          } catch (err) {
+            // Sizes are checked before sending: no retry makes a message smaller.
+            if (!(err instanceof MessageTooLargeError)) throw err;
+            permanent.push(`${contact.name}: ${err.message}`);
           }
-        } catch (err) {
-          // Sizes are checked before sending: no retry makes a message smaller.
-          if (!(err instanceof MessageTooLargeError)) throw err;
-          permanent.push(`${contact.name}: ${err.message}`);
+        }
+        if (done.size === 0) {
+          // Later parts wait until this one reached the contact: never part 2 before part 1.
+          everyoneReached = false;
+          break;
         }
       }
-      if (done.size === 0) {
-        // Later parts wait until this one reached the contact: never part 2 before part 1.
-        everyoneReached = false;
-        break;
-      }
     }
+    if (everyoneReached && entry.state === 'queued') write(d.store.rooms.setOutboxState(entry.uuid, 'done'));
+    await Promise.all(writes);
+  } finally {
+    await Promise.allSettled(writes);
   }
-  if (everyoneReached && entry.state === 'queued') await d.store.rooms.setOutboxState(entry.uuid, 'done');
   d.showReceipt(entry, false);
   if (failures.length > 0) return { kind: 'retry', failed: failures.join('; ') };
   return everyoneReached ? { kind: 'done' } : { kind: 'failed', failed: permanent.join('; ') };

@@ -24,7 +24,7 @@ import {
   serializeChatMessage,
 } from '../protocol/chat-message.js';
 import type { Acknowledgment, ChannelPreference, ChatMessage, ParseLimits, PlainMessage, ProtocolId } from '../protocol/chat-message.js';
-import type { Store } from '../store/store.js';
+import type { OutboundRecord, Store } from '../store/store.js';
 import type { InboundEnvelope, RejectSink, SendReport, StopOptions, Transport, TransportId } from '../transports/transport.js';
 import { authenticate, proofMatches } from './authenticate.js';
 import type { BroadcasterEventMap, MessageEvent } from './events.js';
@@ -173,9 +173,13 @@ export class Broadcaster {
   /**
    * Sends an already built message (same uuid on every call, so a retry is
    * de-duplicated by the peer). `only` limits the transports, e.g. to those
-   * that failed last time. Records the result in the store.
+   * that failed last time. Records the result in the store, unless
+   * `opts.record` is false: then the caller must have recorded the message
+   * (recordOutbound with no reports) before calling, since a fast peer's ack
+   * may come before the reports, and records the reports itself. The bridge
+   * does, to fold these writes into commits it makes anyway.
    */
-  async deliver(to: PublicIdentity, message: PlainMessage, only?: readonly TransportId[]): Promise<Delivery> {
+  async deliver(to: PublicIdentity, message: PlainMessage, only?: readonly TransportId[], opts: { readonly record?: boolean } = {}): Promise<Delivery> {
     // The same limits a receiving roomcast applies: what it would drop as oversized is not sent.
     if (message.content.length > this.opts.limits.maxContentChars) {
       throw new MessageTooLargeError(`message is longer than ${this.opts.limits.maxContentChars} characters`);
@@ -184,18 +188,12 @@ export class Broadcaster {
     if (Buffer.byteLength(json) > this.opts.limits.maxBytes) {
       throw new MessageTooLargeError(`message is larger than ${this.opts.limits.maxBytes} bytes once encoded`);
     }
-    const record = {
-      owner: this.identity.xOnly,
-      uuid: message.uuid,
-      peer: to.xOnly,
-      fromMagnetLink: message.fromMagnetLink,
-      content: message.content,
-      timestamp: message.timestamp,
-    };
+    const record = outboundRecord(this.identity.xOnly, to.xOnly, message);
+    const recording = opts.record !== false;
     // Recorded first: a fast peer's ack can arrive before every transport has reported.
-    await this.opts.store.recordOutbound(record, []);
+    if (recording) await this.opts.store.recordOutbound(record, []);
     const reports = await this.broadcast(to, { uuid: message.uuid, json }, only);
-    await this.opts.store.recordOutbound(record, reports);
+    if (recording) await this.opts.store.recordOutbound(record, reports);
     return { uuid: message.uuid, ok: reports.some((r) => r.ok), reports };
   }
 
@@ -391,4 +389,9 @@ export class Broadcaster {
   async idle(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
+}
+
+/** What the store keeps of a message `owner` sends to `peer` (recordOutbound). */
+export function outboundRecord(owner: string, peer: string, message: PlainMessage): OutboundRecord {
+  return { owner, uuid: message.uuid, peer, fromMagnetLink: message.fromMagnetLink, content: message.content, timestamp: message.timestamp };
 }
