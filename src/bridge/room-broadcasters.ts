@@ -7,13 +7,13 @@ import type { Broadcaster } from '../broadcaster/broadcaster.js';
 import type { Identity } from '../identity/keys.js';
 import type { PublicIdentity } from '../identity/keys.js';
 import type { HandOff } from '../transports/hand-off.js';
+import type { BridgedRoom } from './room-directory.js';
 
 /** What a room's broadcaster gets besides its identity (TransportContext.handOff and .peers). */
 export interface BroadcasterExtras {
   readonly handOff?: HandOff;
   readonly peers?: () => Promise<readonly PublicIdentity[]>;
 }
-import type { BridgedRoom } from './room-directory.js';
 
 /** Builds a room identity's broadcaster: listening, or send-only (the wiring's, e.g. node.ts buildBroadcaster). */
 export type BroadcasterFactory = (identity: Identity, listen: boolean, extras?: BroadcasterExtras) => Broadcaster;

@@ -143,12 +143,13 @@ export class Db {
    * Runs `fn` alone among this store's writes (on a file database, possibly in
    * one commit with other writes of the same loop turn; it resolves once its
    * writes are committed). Errors are redacted; ours (e.g.
-   * ContactConflictError) pass unchanged.
+   * ContactConflictError) pass unchanged. `lazy`: the caller can wait a
+   * little (up to LAZY_MS) for its write to share a commit with others.
    */
-  async write<T>(fn: WriteFn<T>): Promise<T> {
+  async write<T>(fn: WriteFn<T>, opts: { readonly lazy?: boolean } = {}): Promise<T> {
     this.#checkOpen();
     try {
-      return await (this.#groups ? this.#groups.write(fn) : this.#lane.run(() => fn(this.#writer)));
+      return await (this.#groups ? this.#groups.write(fn, opts.lazy) : this.#lane.run(() => fn(this.#writer)));
     } catch (err) {
       throw this.redact(err);
     }

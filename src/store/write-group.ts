@@ -17,6 +17,10 @@
  * The turn boundary is `setImmediate`: every I/O callback of the current poll
  * phase (three broker copies of one ack, several jobs finishing) gets to ask
  * before the group starts, and an idle process pays one loop turn.
+ *
+ * A lazy write (nobody waits on it but its own caller, such as an ack's
+ * receipt) does not start a group: it joins the next one, or starts one after
+ * LAZY_MS if none came. Under load it costs no commit of its own.
  */
 import type { InStatement, ResultSet } from '@libsql/client';
 import type { SqlTransaction } from './local-file.js';
@@ -24,6 +28,9 @@ import type { Executor, Lane, WriteFn, Writer } from './db.js';
 
 /** The most writes one transaction carries: a long group holds the write lock, and later writers, longer. */
 export const MAX_GROUP = 64;
+
+/** The longest a lazy write waits for a group to join (ms). */
+export const LAZY_MS = 50;
 
 interface Pending {
   readonly fn: WriteFn<unknown>;
@@ -37,6 +44,7 @@ export class WriteGroups {
   readonly #begin: () => Promise<SqlTransaction>;
   readonly #pending: Pending[] = [];
   #scheduled = false;
+  #lazyTimer: NodeJS.Timeout | undefined;
 
   /**
    * @param lane the store's one write lane: a group runs in it, as a lone write would.
@@ -49,10 +57,12 @@ export class WriteGroups {
     this.#begin = begin;
   }
 
-  write<T>(fn: WriteFn<T>): Promise<T> {
+  /** `lazy`: join the next group rather than start one (see above). */
+  write<T>(fn: WriteFn<T>, lazy = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#pending.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      this.#schedule();
+      if (!lazy) this.#schedule();
+      else this.#lazyTimer ??= setTimeout(() => this.#schedule(), LAZY_MS);
     });
   }
 
@@ -63,6 +73,8 @@ export class WriteGroups {
   }
 
   #schedule(): void {
+    clearTimeout(this.#lazyTimer);
+    this.#lazyTimer = undefined;
     if (this.#scheduled) return;
     this.#scheduled = true;
     setImmediate(() => {

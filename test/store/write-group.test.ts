@@ -9,7 +9,7 @@ import { createClient } from '@libsql/client';
 import type { Client, Transaction } from '@libsql/client';
 import { Db, Lane } from '../../src/store/db.js';
 import type { Writer } from '../../src/store/db.js';
-import { MAX_GROUP, WriteGroups } from '../../src/store/write-group.js';
+import { LAZY_MS, MAX_GROUP, WriteGroups } from '../../src/store/write-group.js';
 import { tempDir } from './helpers.js';
 
 const cleanups: Array<() => void | Promise<void>> = [];
@@ -64,6 +64,25 @@ describe('WriteGroups', () => {
     await groups.write(insert(2));
     expect(begun()).toBe(0);
     expect(await rows()).toEqual([1, 2]);
+  });
+
+  it('a lazy write joins the next group instead of starting one', async () => {
+    const { groups, rows, begun } = await setup();
+    const lazy = groups.write(insert(1), true);
+    await new Promise((r) => setTimeout(r, LAZY_MS / 5)); // several turns pass: it waits
+    expect(await rows()).toEqual([]);
+    await Promise.all([groups.write(insert(2)), lazy]);
+    expect(begun()).toBe(1); // one transaction for both
+    expect(await rows()).toEqual([1, 2]);
+  });
+
+  it(`a lazy write that finds no group to join is written after ${LAZY_MS} ms`, async () => {
+    const { groups, rows, begun } = await setup();
+    const t0 = performance.now();
+    await groups.write(insert(1), true);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(LAZY_MS - 5);
+    expect(begun()).toBe(0); // alone, on its own writer
+    expect(await rows()).toEqual([1]);
   });
 
   it(`a turn with more than ${MAX_GROUP} writes is split into groups of at most ${MAX_GROUP}`, async () => {
