@@ -131,6 +131,7 @@ export interface RoomStore {
   enqueueOutbox(e: NewOutboxEntry): Promise<OutboxEntry>;
   getOutbox(uuid: string): Promise<OutboxEntry | undefined>;
   setOutboxState(uuid: string, state: OutboxState): Promise<void>;
+  /** A lazy write (db.ts): the receipts' loop waits for it, nothing else. */
   setOutboxReceiptPost(uuid: string, postId: string): Promise<void>;
   /** Whose turn it is (see Turn): counts the earlier entries of the same room still queued. */
   outboxTurn(entry: Pick<OutboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<Turn>;
@@ -306,7 +307,7 @@ export class LibsqlRoomStore implements RoomStore {
   }
 
   async setOutboxReceiptPost(uuid: string, postId: string): Promise<void> {
-    await this.db.write((w) => w.execute({ sql: 'UPDATE room_outbox SET receipt_post_id = ? WHERE uuid = ?', args: [postId, uuid] }));
+    await this.db.write((w) => w.execute({ sql: 'UPDATE room_outbox SET receipt_post_id = ? WHERE uuid = ?', args: [postId, uuid] }), { lazy: true });
   }
 
   outboxTurn(e: Pick<OutboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<Turn> {

@@ -18,9 +18,11 @@
  * phase (three broker copies of one ack, several jobs finishing) gets to ask
  * before the group starts, and an idle process pays one loop turn.
  *
- * A lazy write (nobody waits on it but its own caller, such as an ack's
- * receipt) does not start a group: it joins the next one, or starts one after
- * LAZY_MS if none came. Under load it costs no commit of its own.
+ * A lazy write (one only its own caller waits for, and that caller holds
+ * nothing up: the id of a receipt notice) does not start a group: it joins
+ * the next one, or starts one after LAZY_MS if none came. Under load it costs
+ * no commit of its own. Not for a write an MQTT handler waits for: mqtt.js
+ * passes a connection's packets on one at a time, PUBACKs included.
  */
 import type { InStatement, ResultSet } from '@libsql/client';
 import type { SqlTransaction } from './local-file.js';
