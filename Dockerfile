@@ -27,5 +27,5 @@ VOLUME ["/data"]
 EXPOSE 8470
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
   CMD node -e "fetch('http://127.0.0.1:8470/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
-ENTRYPOINT ["node", "bin/roomcast.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=16", "bin/roomcast.js"]
 CMD ["start"]
