@@ -43,10 +43,14 @@ export interface OutboundDeps {
   readonly refuse: (entry: OutboxEntry, why: string) => Promise<unknown>;
 }
 
-/** Whether room message `uuid` may be sent now (every earlier message of its room is done or failed), or how far off its turn is. */
-export async function outboundTurn(store: Store, uuid: string): Promise<Turn> {
+/**
+ * Whether room message `uuid` may be sent now (every earlier message of its
+ * room is done or failed, or in `passed`: see processOutbound's `onPassed`),
+ * or how far off its turn is.
+ */
+export async function outboundTurn(store: Store, uuid: string, passed?: ReadonlySet<string>): Promise<Turn> {
   const entry = await store.rooms.getOutbox(uuid);
-  return !entry || entry.state !== 'queued' ? 'now' : store.rooms.outboxTurn(entry);
+  return !entry || entry.state !== 'queued' ? 'now' : store.rooms.outboxTurn(entry, passed);
 }
 
 /**
@@ -54,9 +58,10 @@ export async function outboundTurn(store: Store, uuid: string): Promise<Turn> {
  * message's turn: isOutboundTurn). A message too long for one ChatMessage
  * goes in parts, in order: a contact gets part 2 only once part 1 reached
  * them. One that would take more than `limits.maxParts` is not sent; the room
- * is told. Throws only on store or platform faults.
+ * is told. Throws only on store or platform faults. `onPassed` is called
+ * once every contact has the message, before its state is committed.
  */
-export async function processOutbound(uuid: string, d: OutboundDeps): Promise<OutboundOutcome> {
+export async function processOutbound(uuid: string, d: OutboundDeps, onPassed?: () => void): Promise<OutboundOutcome> {
   const entry = await d.store.rooms.getOutbox(uuid);
   if (!entry || entry.state === 'failed') return { kind: 'done' };
   const room = await d.directory.room(entry.platform, entry.roomId);
@@ -121,7 +126,13 @@ export async function processOutbound(uuid: string, d: OutboundDeps): Promise<Ou
         }
       }
     }
-    if (everyoneReached && entry.state === 'queued') write(d.store.rooms.setOutboxState(entry.uuid, 'done'));
+    if (everyoneReached && entry.state === 'queued') {
+      write(d.store.rooms.setOutboxState(entry.uuid, 'done'));
+      // Every contact has it: the room's next message need not wait for the commit. Its own writes are
+      // asked for after these, so they never commit first; and should these fail, this message is sent
+      // again after the next one, which only repeats what the contact already has (same uuid).
+      onPassed?.();
+    }
     await Promise.all(writes);
   } finally {
     await Promise.allSettled(writes);

@@ -194,13 +194,27 @@ function outboundWorker(
   failed: (uuid: string) => Promise<void>,
   log: Logger,
 ): JobWorker<unknown, void> {
-  const sequencer = new KeyedSequencer<OutboundJob>({ isTurn: (job) => outboundTurn(d.store, job.data.uuid), holdMs: o.queueConfig.orderHoldMs, retryMs: o.queueConfig.orderRetryMs });
+  /**
+   * Messages this process has sent to every contact whose "done" is still
+   * being written: their successors go on without waiting for the commit, so
+   * a room's messages follow each other at the pace of the sends.
+   */
+  const passed = new Set<string>();
+  const sequencer = new KeyedSequencer<OutboundJob>({ isTurn: (job) => outboundTurn(d.store, job.data.uuid, passed), holdMs: o.queueConfig.orderHoldMs, retryMs: o.queueConfig.orderRetryMs });
   const worker = startJobWorker(
     o.queue,
     'outbound',
     o.queueConfig,
     async (job) => {
-      const outcome = await processOutbound(job.uuid, d);
+      let outcome;
+      try {
+        outcome = await processOutbound(job.uuid, d, () => {
+          passed.add(job.uuid);
+          sequencer.wake();
+        });
+      } finally {
+        passed.delete(job.uuid);
+      }
       // Its state is recorded: a successor held in this process goes on now, while the next one elsewhere is promoted.
       sequencer.wake();
       await promoteNextOutbound(queue, d.store, job.uuid);

@@ -21,10 +21,11 @@
  * message's retries.
  *
  * The caller's contract (what makes the order hold):
- * - `isTurn` must read state shared by every worker (the store, not memory),
- *   and the processor must record "done" for the job before it resolves, so
- *   the next job's `isTurn` sees it; then it promotes the next job
- *   (promote.ts), or that job waits out `laterMs`.
+ * - `isTurn` must read state shared by every worker (the store, not memory;
+ *   a process may add what it knows of its own running jobs, and wake() its
+ *   held jobs when that changes), and the processor must record "done" for
+ *   the job before it resolves, so the next job's `isTurn` sees it; then it
+ *   promotes the next job (promote.ts), or that job waits out `laterMs`.
  * - A job that fails for good must also count as done (e.g. in the worker's
  *   'failed' handler once `attemptsMade >= attempts`), or its successors wait
  *   forever. A job that is retrying keeps its successors waiting: that is the

@@ -133,8 +133,12 @@ export interface RoomStore {
   setOutboxState(uuid: string, state: OutboxState): Promise<void>;
   /** A lazy write (db.ts): the receipts' loop waits for it, nothing else. */
   setOutboxReceiptPost(uuid: string, postId: string): Promise<void>;
-  /** Whose turn it is (see Turn): counts the earlier entries of the same room still queued. */
-  outboxTurn(entry: Pick<OutboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<Turn>;
+  /**
+   * Whose turn it is (see Turn): counts the earlier entries of the same room
+   * still queued, except those in `passed` (entries this process has sent to
+   * everyone, whose "done" is still being written).
+   */
+  outboxTurn(entry: Pick<OutboxEntry, 'platform' | 'roomId' | 'seq'>, passed?: ReadonlySet<string>): Promise<Turn>;
   /** The uuid of the room's first still-queued outbox entry after `seq`, whose turn may have come. */
   nextQueuedOutbox(entry: Pick<OutboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<string | undefined>;
 
@@ -310,8 +314,16 @@ export class LibsqlRoomStore implements RoomStore {
     await this.db.write((w) => w.execute({ sql: 'UPDATE room_outbox SET receipt_post_id = ? WHERE uuid = ?', args: [postId, uuid] }), { lazy: true });
   }
 
-  outboxTurn(e: Pick<OutboxEntry, 'platform' | 'roomId' | 'seq'>): Promise<Turn> {
-    return turn(this.db.reader, 'room_outbox', e);
+  async outboxTurn(e: Pick<OutboxEntry, 'platform' | 'roomId' | 'seq'>, passed?: ReadonlySet<string>): Promise<Turn> {
+    if (!passed || passed.size === 0) return turn(this.db.reader, 'room_outbox', e);
+    // Enough earlier entries to see past every passed one; a full page may hide more (counted as one).
+    const limit = 2 + Math.min(passed.size, 64);
+    const rs = await this.db.read({
+      sql: `SELECT uuid FROM room_outbox WHERE platform = ? AND room_id = ? AND state = 'queued' AND seq < ? LIMIT ?`,
+      args: [e.platform, e.roomId, e.seq, limit],
+    });
+    const waiting = rs.rows.filter((r) => !passed.has(str(r, 'uuid'))).length + (rs.rows.length === limit ? 1 : 0);
+    return waiting === 0 ? 'now' : waiting === 1 ? 'next' : 'later';
   }
 
   async addOutboxCopy(c: OutboxCopy): Promise<void> {

@@ -44,7 +44,7 @@ describe('broadcaster over real brokers and relays', () => {
       const deliveries = await Promise.all(sends);
       for (const d of deliveries) {
         expect(d.ok).toBe(true);
-        for (const r of d.reports) expect(r.endpoints.filter((e) => e.ok)).toHaveLength(3);
+        for (const r of d.reports) expect(r.endpoints.filter((e) => e.ok), JSON.stringify(r)).toHaveLength(3);
       }
       const fromA = deliveries.filter((_, i) => i % 2 === 0).map((d) => d.uuid);
       const fromB = deliveries.filter((_, i) => i % 2 === 1).map((d) => d.uuid);

@@ -66,6 +66,25 @@ describe('room store', () => {
     await store.close();
   });
 
+  it('counts entries passed by this process as done, and never loses sight of the rest behind them', async () => {
+    const store = await openStore({ url: ':memory:' });
+    const e = [];
+    for (let i = 0; i < 6; i++) e.push(await store.rooms.enqueueOutbox(entry('!p', `m${i}`)));
+    const other = await store.rooms.enqueueOutbox(entry('!q', 'q0'));
+    const passed = new Set([e[0]!.uuid, other.uuid]);
+    expect(await store.rooms.outboxTurn(e[1]!, passed)).toBe('now');
+    expect(await store.rooms.outboxTurn(e[2]!, passed)).toBe('next');
+    expect(await store.rooms.outboxTurn(e[3]!, passed)).toBe('later');
+    passed.add(e[1]!.uuid);
+    expect(await store.rooms.outboxTurn(e[2]!, passed)).toBe('now');
+    // Behind a full page of passed entries, more may be waiting: never "now" on a guess.
+    const many = new Set([e[0]!.uuid, e[1]!.uuid, e[2]!.uuid]);
+    expect(await store.rooms.outboxTurn(e[5]!, many)).toBe('later');
+    expect(await store.rooms.outboxTurn(e[4]!, new Set([...many, e[3]!.uuid]))).toBe('now');
+    expect(await store.rooms.outboxTurn(e[4]!, new Set())).toBe('later');
+    await store.close();
+  });
+
   it('keeps an inbox per room with the same ordering rule, idempotent per (owner, uuid)', async () => {
     const store = await openStore({ url: ':memory:' });
     const owner = 'c'.repeat(64);
