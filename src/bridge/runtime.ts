@@ -21,6 +21,7 @@ import { Bridge } from './bridge.js';
 import type { BridgeConfig } from './config.js';
 import { inboundTurn, processInbound } from './inbound.js';
 import { finishOutbound, outboundTurn, processOutbound } from './outbound.js';
+import type { OutboundOutcome } from './outbound.js';
 import type { OutboundDeps } from './outbound.js';
 import { RoomReceipts } from './receipts.js';
 import { startSweeping } from './recovery.js';
@@ -206,7 +207,7 @@ function outboundWorker(
     'outbound',
     o.queueConfig,
     async (job) => {
-      let outcome;
+      let outcome: OutboundOutcome;
       try {
         outcome = await processOutbound(job.uuid, d, () => {
           passed.add(job.uuid);
