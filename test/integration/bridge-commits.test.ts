@@ -10,15 +10,11 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MessageEvent } from '../../src/broadcaster/events.js';
-import { encodeMagnet } from '../../src/identity/magnet.js';
 import { startTestBridge } from '../support/bridge.js';
-import { openTestNode, startNetwork } from '../support/network.js';
+import { startNetwork } from '../support/network.js';
 import type { TestNetwork } from '../support/network.js';
 import { sleep, waitFor } from '../support/wait.js';
-import { waitForPost } from '../support/room-waits.js';
-
-const MOD = { id: '@mod', displayName: 'Mod', level: 'moderator' as const };
+import { MODERATOR, peerContact } from '../support/peer-contact.js';
 
 /** Commit frames in a WAL file: frames of the current generation (salts as in the header) whose "database size after commit" field is set. */
 async function walCommits(path: string): Promise<{ salt: string; commits: number }> {
@@ -45,14 +41,8 @@ describe('store cost of a bridged message', () => {
   it('four commits per message, one contact on one broker: outbox row, copy with record, results with state, ack', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rc-commits-'));
     const b = await startTestBridge({ net, storeUrl: `file:${join(dir, 'roomcast.db')}`, bridge: { receipts: 'off' }, transports: { nostr: { enabled: false } } });
-    const peer = await openTestNode(net);
+    const { peer, room, got } = await peerContact(b, net, '!commits');
     try {
-      const got: MessageEvent[] = [];
-      peer.broadcaster.on('message', (e) => got.push(e));
-      await peer.broadcaster.start();
-      const room = b.platform.room('!commits');
-      await b.platform.say(room, MOD, `!roomcast contact add alice ${encodeMagnet(peer.identity)}`);
-      await waitForPost(b.platform, room, (e) => e.text.includes('alice'));
       const owner = (await b.rt.directory.room('memory', '!commits')).identity.xOnly;
       const acked = async (n: number) => (await b.store.listMessages(owner, 1000)).filter((m) => m.direction === 'out' && m.state === 'acked').length >= n;
       // Nothing more to write for a message once its job is done and the peer's ack is in.
@@ -61,13 +51,13 @@ describe('store cost of a bridged message', () => {
         await sleep(100);
       };
       // A first message: the contact's channel preferences come with its first ack, once.
-      await settled(await b.platform.say(room, MOD, 'warm-up'), 1);
+      await settled(await b.platform.say(room, MODERATOR, 'warm-up'), 1);
 
       const wal = join(dir, 'roomcast.db-wal');
       const start = await walCommits(wal);
       const n = 10;
       for (let i = 0; i < n; i++) {
-        await settled(await b.platform.say(room, MOD, `message ${i}`), i + 2);
+        await settled(await b.platform.say(room, MODERATOR, `message ${i}`), i + 2);
       }
       const end = await walCommits(wal);
       expect(end.salt).toBe(start.salt); // no checkpoint restarted the log meanwhile

@@ -8,18 +8,14 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MessageEvent } from '../../src/broadcaster/events.js';
-import { encodeMagnet } from '../../src/identity/magnet.js';
 import { openStore } from '../../src/store/index.js';
 import type { OutboxState } from '../../src/store/rooms.js';
 import type { Store } from '../../src/store/store.js';
 import { startTestBridge } from '../support/bridge.js';
-import { openTestNode, startNetwork } from '../support/network.js';
+import { startNetwork } from '../support/network.js';
 import type { TestNetwork } from '../support/network.js';
 import { waitFor } from '../support/wait.js';
-import { waitForPost } from '../support/room-waits.js';
-
-const MOD = { id: '@mod', displayName: 'Mod', level: 'moderator' as const };
+import { MODERATOR, peerContact } from '../support/peer-contact.js';
 
 let net: TestNetwork;
 beforeAll(async () => {
@@ -56,17 +52,10 @@ describe('turns in a room', () => {
     const real = await openStore({ url: `file:${join(await mkdtemp(join(tmpdir(), 'rc-turns-')), 'roomcast.db')}` });
     const { store, release } = holdingFirstDone(real);
     const b = await startTestBridge({ net, store, transports: { nostr: { enabled: false } } });
-    const peer = await openTestNode(net);
+    const { peer, room, texts } = await peerContact(b, net, '!turns');
     try {
-      const got: MessageEvent[] = [];
-      peer.broadcaster.on('message', (e) => got.push(e));
-      await peer.broadcaster.start();
-      const room = b.platform.room('!turns');
-      await b.platform.say(room, MOD, `!roomcast contact add alice ${encodeMagnet(peer.identity)}`);
-      await waitForPost(b.platform, room, (e) => e.text.includes('alice'));
-      const one = await b.platform.say(room, MOD, 'one');
-      await b.platform.say(room, MOD, 'two');
-      const texts = () => got.map((e) => e.message.content.slice(e.message.content.indexOf(': ') + 2));
+      const one = await b.platform.say(room, MODERATOR, 'one');
+      await b.platform.say(room, MODERATOR, 'two');
       await waitFor(() => texts().includes('two'), 'the second message at the peer while the first one’s state is held', 15_000);
       expect((await real.rooms.findOutboxByPost('memory', '!turns', one))?.state).toBe('queued');
       release();
