@@ -18,7 +18,7 @@
  *   --soak         instead: --messages (default 100,000) at --rate (default 25/s) over 100 rooms, RSS and heap every 10 s
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -26,6 +26,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { saveIdentity } from '../src/identity/key-file.js';
 import { generateIdentity } from '../src/identity/keys.js';
+import type { Identity } from '../src/identity/keys.js';
 import { encodeMagnet } from '../src/identity/magnet.js';
 import { platformMessageId } from '../src/platforms/platform.js';
 import type { PlatformMessageId, RoomRef } from '../src/platforms/platform.js';
@@ -66,22 +67,11 @@ export async function bridgeBench(argv: readonly string[]): Promise<void> {
   const say = (s: string) => (values.json ? process.stderr : process.stdout).write(s);
 
   const net = await benchNetwork(3, 3);
-  const peerDir = await mkdtemp(join(tmpdir(), 'rc-bench-peer-'));
   const peerIdentity = generateIdentity();
-  await saveIdentity(join(peerDir, 'identity.json'), peerIdentity, true);
+  const peerMagnet = encodeMagnet(peerIdentity);
   const seen = new Map<string, number>();
-  const bin = new URL('../bin/roomcast.js', import.meta.url).pathname;
-  const endpoints = [...net.brokers.flatMap((b) => ['--mqtt', b.url]), ...net.relays.flatMap((r) => ['--nostr', r.url])];
-  const peer = spawn(process.execPath, [bin, 'listen', '--identity', join(peerDir, 'identity.json'), '--data-dir', peerDir, '--json', ...endpoints], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ROOMCAST_LOG_LEVEL: 'error' } });
-  const lines = createInterface({ input: peer.stdout });
-  let ready: () => void = () => undefined;
-  const peerReady = new Promise<void>((r) => (ready = r));
-  lines.on('line', (line) => {
-    const e = JSON.parse(line) as { event: string; content?: string };
-    if (e.event === 'ready') ready();
-    if (e.event === 'message' && e.content) seen.set(e.content.slice(e.content.indexOf(': ') + 2), performance.now());
-  });
-  await peerReady;
+  // Rooms and soak runs bridge on both networks: the peer listens on both.
+  let peer = values.rooms !== undefined || values.soak ? await startPeer(peerIdentity, net, 'both', seen) : undefined;
 
   try {
     say(`## bridge path: ${n} messages per run, 3 Mosquitto + 3 relays (own processes), Redis, a roomcast peer process that acks\n`);
@@ -93,7 +83,7 @@ export async function bridgeBench(argv: readonly string[]): Promise<void> {
     const floor = cryptoFloorMs();
     say(`baselines: MQTT QoS1 round trip p50 ${baseline_ms.mqtt_rtt_p50} ms · relay EVENT→OK p50 ${baseline_ms.nostr_rtt_p50} ms · BullMQ job p50 ${baseline_ms.bullmq_job_p50} ms · crypto floor ${floor.toFixed(2)} ms per MQTT message + ack\n`);
 
-    const scale: ScaleDeps = { net, peerMagnet: encodeMagnet(peerIdentity), seen, say, countSockets: endpointSockets(net), addContact, burst, paced };
+    const scale: ScaleDeps = { net, peerMagnet, seen, say, countSockets: endpointSockets(net), addContact, burst, paced };
     if (values.rooms !== undefined || values.soak) {
       const soakRate = Number(values.rate ?? 25);
       const result = values.soak ? { messages: n, rate: soakRate, soak: await soakBench(n, soakRate, ROOMS, scale) } : { messages: n, baseline_ms, ...(await roomsBench(Number(values.rooms), n, scale)) };
@@ -103,15 +93,49 @@ export async function bridgeBench(argv: readonly string[]): Promise<void> {
     const networks: Partial<Record<NetworkSet, RunFigures>> = {};
     for (const set of sets) {
       const rtt = set === 'nostr' ? baseline_ms.nostr_rtt_p50 : set === 'mqtt' ? baseline_ms.mqtt_rtt_p50 : Math.min(baseline_ms.mqtt_rtt_p50, baseline_ms.nostr_rtt_p50);
-      networks[set] = await runSet(set, n, rate, rtt, net, encodeMagnet(peerIdentity), seen, say);
+      // The peer is on the run's networks only: on the others its acks would load the machine (the relays
+      // verifying gift wraps nobody reads) without being part of the path measured.
+      peer = await startPeer(peerIdentity, net, set, seen);
+      try {
+        networks[set] = await runSet(set, n, rate, rtt, net, peerMagnet, seen, say);
+      } finally {
+        await peer.stop();
+        peer = undefined;
+      }
     }
     const head = networks.mqtt ?? Object.values(networks)[0]!;
     const result = { messages: n, rate, ...head, baseline_ms, crypto_floor_ms_per_msg: Math.round(floor * 100) / 100, networks };
     if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
-    peer.kill('SIGTERM');
+    await peer?.stop();
     await net.stop();
   }
+}
+
+/** A roomcast peer in its own process, on the networks of `set`, that acknowledges; each message's arrival goes into `seen` (by text). */
+async function startPeer(identity: Identity, net: Endpoints, set: NetworkSet, seen: Map<string, number>): Promise<{ stop(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'rc-bench-peer-'));
+  await saveIdentity(join(dir, 'identity.json'), identity, true);
+  const endpoints = [...(set !== 'nostr' ? net.brokers.flatMap((b) => ['--mqtt', b.url]) : []), ...(set !== 'mqtt' ? net.relays.flatMap((r) => ['--nostr', r.url]) : [])];
+  const bin = new URL('../bin/roomcast.js', import.meta.url).pathname;
+  const child = spawn(process.execPath, [bin, 'listen', '--identity', join(dir, 'identity.json'), '--data-dir', dir, '--json', ...endpoints], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ROOMCAST_LOG_LEVEL: 'error' } });
+  const lines = createInterface({ input: child.stdout });
+  let ready: () => void = () => undefined;
+  const started = new Promise<void>((r) => (ready = r));
+  lines.on('line', (line) => {
+    const e = JSON.parse(line) as { event: string; content?: string };
+    if (e.event === 'ready') ready();
+    if (e.event === 'message' && e.content) seen.set(e.content.slice(e.content.indexOf(': ') + 2), performance.now());
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  await Promise.race([started, exited.then(() => Promise.reject(new Error('the bench peer exited before it was ready')))]);
+  return {
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 async function runSet(

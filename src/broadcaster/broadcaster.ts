@@ -319,15 +319,13 @@ export class Broadcaster {
   }
 
   /** A signed ack copy (unsigned ones never get here): it counts only from a recipient of the message. */
+  /**
+   * Records an ack copy. The store looks the original up inside the write
+   * (recordAck), not before it: a message is put on record while its copies
+   * go out, and every write asked for before the ack's is committed before
+   * the ack's runs, so an ack that overtakes that commit still finds it.
+   */
   private async onAck(ack: Acknowledgment, sender: PublicIdentity, e: InboundEnvelope): Promise<void> {
-    const original = await this.opts.store.getMessage(this.identity.xOnly, ack.originalMessageUuid, sender.xOnly);
-    if (!original || original.direction !== 'out') {
-      const ours = await this.opts.store.getMessage(this.identity.xOnly, ack.originalMessageUuid);
-      if (ours?.direction === 'out') {
-        this.opts.reject({ transport: e.transport, endpoint: e.endpoint }, { code: 'sender-mismatch', detail: 'an ack came from someone the message was not sent to' });
-      }
-      return; // not ours (or long gone): nothing to update
-    }
     const outcome = await this.opts.store.recordAck({
       owner: this.identity.xOnly,
       originalUuid: ack.originalMessageUuid,
@@ -336,7 +334,13 @@ export class Broadcaster {
       endpoint: e.endpoint,
       receivedAt: e.receivedAt,
     });
-    if (!outcome.known) return;
+    if (!outcome.known) {
+      const ours = await this.opts.store.getMessage(this.identity.xOnly, ack.originalMessageUuid);
+      if (ours?.direction === 'out') {
+        this.opts.reject({ transport: e.transport, endpoint: e.endpoint }, { code: 'sender-mismatch', detail: 'an ack came from someone the message was not sent to' });
+      }
+      return; // not ours (or long gone): nothing to update
+    }
     if (ack.channelPreferences && outcome.firstAck) await this.applyStated(sender, ack);
     this.events.emit('ack', {
       originalUuid: ack.originalMessageUuid,
