@@ -58,6 +58,8 @@ interface Prepared {
   readonly stmt: Database.Statement;
   /** Column names when it returns rows (raw mode is on), else undefined. */
   readonly columns: readonly string[] | undefined;
+  /** Builds its rows (when it returns rows). */
+  readonly row: RowShape | undefined;
 }
 
 type Args = Exclude<InStatement, string>['args'];
@@ -74,10 +76,10 @@ class Connection {
   run(stmt: InStatement): ResultSet {
     const sql = typeof stmt === 'string' ? stmt : stmt.sql;
     const args = typeof stmt === 'string' ? [] : toArgs(stmt.args);
-    const { stmt: prepared, columns } = this.#prepare(sql);
-    if (columns) {
+    const { stmt: prepared, columns, row } = this.#prepare(sql);
+    if (columns && row) {
       const rows = prepared.all(args) as unknown[][];
-      return resultSet([...columns], rows.map((r) => toRow(r, columns)), 0, undefined);
+      return resultSet([...columns], rows.map((r) => row(r)), 0, undefined);
     }
     const info = prepared.run(args);
     return resultSet([], [], info.changes, BigInt(info.lastInsertRowid));
@@ -95,7 +97,8 @@ class Connection {
       this.#statements.delete(sql);
     } else {
       const stmt = this.db.prepare(sql).safeIntegers(true);
-      prepared = { stmt, columns: stmt.reader ? stmt.raw(true).columns().map((c) => c.name) : undefined };
+      const columns = stmt.reader ? stmt.raw(true).columns().map((c) => c.name) : undefined;
+      prepared = { stmt, columns, row: columns ? rowShape(columns) : undefined };
       if (this.#statements.size >= STATEMENT_CACHE) this.#statements.delete(this.#statements.keys().next().value!);
     }
     this.#statements.set(sql, prepared);
@@ -204,16 +207,35 @@ function toSql(v: InValue): unknown {
   return v;
 }
 
-function toRow(values: unknown[], columns: readonly string[]): Row {
-  const row: Record<string | number, unknown> = {};
-  Object.defineProperty(row, 'length', { value: values.length });
-  for (let i = 0; i < values.length; i++) {
-    const value = fromSql(values[i]);
-    Object.defineProperty(row, i, { value });
-    const name = columns[i]!;
-    if (!Object.hasOwn(row, name)) row[name] = value;
+type RowShape = (values: unknown[]) => Row;
+
+/**
+ * The row builder of one statement's columns. A row has each column by name
+ * (own, enumerable: the first of equal names wins) and by index (getters on
+ * a prototype shared by the statement's rows, so not enumerable), and a
+ * length. Built once per kept statement: defining index properties on every
+ * row was a measurable share of the bridge's CPU.
+ */
+function rowShape(columns: readonly string[]): RowShape {
+  const named = columns.map((name, i) => columns.indexOf(name) === i);
+  class ResultRow {
+    readonly #values: unknown[];
+    constructor(values: unknown[]) {
+      this.#values = values;
+      const self = this as unknown as Record<string, unknown>;
+      for (let i = 0; i < values.length; i++) {
+        const value = fromSql(values[i]);
+        values[i] = value;
+        if (named[i]) self[columns[i]!] = value;
+      }
+    }
+    static at(row: ResultRow, i: number): unknown {
+      return row.#values[i];
+    }
   }
-  return row as Row;
+  for (let i = 0; i < columns.length; i++) Object.defineProperty(ResultRow.prototype, i, { get: function (this: ResultRow) { return ResultRow.at(this, i); } });
+  Object.defineProperty(ResultRow.prototype, 'length', { value: columns.length });
+  return (values) => new ResultRow(values) as unknown as Row;
 }
 
 function fromSql(v: unknown): unknown {

@@ -58,6 +58,17 @@ describe('local file client', () => {
     expect(Object.keys(rs.rows[0]!)).toEqual(['i', 's', 'b', 'f']);
   });
 
+  it('keeps every column by index when two share a name (the first has the name), and rows of one statement apart', async () => {
+    const { client } = open();
+    const rs = await client.execute({ sql: 'SELECT ? AS a, ? AS a, ? AS b', args: [1, 2, 3] });
+    const row = rs.rows[0]!;
+    expect([row['a'], row[0], row[1], row[2], row.length]).toEqual([1, 1, 2, 3, 3]);
+    expect(Object.keys(row)).toEqual(['a', 'b']);
+    expect(JSON.parse(JSON.stringify(row))).toEqual({ a: 1, b: 3 });
+    const again = await client.execute({ sql: 'SELECT ? AS a, ? AS a, ? AS b', args: [4, 5, 6] });
+    expect([again.rows[0]![1], row[1]]).toEqual([5, 2]);
+  });
+
   it('refuses an integer a JavaScript number cannot hold instead of rounding it, and a non-finite number', async () => {
     const { client } = open();
     await client.execute('CREATE TABLE t (i INTEGER)');
