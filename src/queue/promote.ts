@@ -12,10 +12,12 @@ import type { JobQueue } from './backend.js';
  * process: KeyedSequencer.wake), or it is on its way to the delayed set and
  * looks once more when it gets there (KeyedSequencer.wrap). Call it after the
  * predecessor's "done" is recorded, so that last look sees it.
+ *
+ * One call to the backend: its promote moves the job only if it is in the
+ * delayed set, and refuses otherwise (a job not delayed, or gone). A refusal,
+ * or a backend that cannot be reached, leaves the job to its fallback look.
  */
 export async function promote<T>(queue: JobQueue<T>, jobId: string | undefined): Promise<void> {
   if (!jobId) return;
-  const job = await queue.getJob(jobId);
-  if (!job || (await job.getState()) !== 'delayed') return;
-  await job.promote().catch(() => undefined); // it may have just been taken
+  await queue.backend.promote(jobId).catch(() => undefined);
 }

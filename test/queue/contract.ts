@@ -395,6 +395,46 @@ export function runQueueContract(name: string, harness: () => QueueHarness): voi
       expect(sequencer.deferrals).toBe(1);
     });
 
+    it('a deferred job is promoted when its predecessor finishes, not left to its next look', async () => {
+      const cfg = config({ attempts: 1, concurrency: 2 });
+      const q = queueName();
+      const producer = jobProducer(backend, 'outbound', cfg, { queueName: q });
+      const jobs = [outbound(0), outbound(1)];
+      let next = 0;
+      let followerAsks = 0;
+      // No hold, and a look a minute later: only promote() can make the follower go within the test's bounds.
+      const sequencer = new KeyedSequencer<OutboundJob>({
+        isTurn: async (job) => {
+          if (job.data.seq === 1) followerAsks++;
+          return next === job.data.seq;
+        },
+        holdMs: 0,
+        retryMs: 60_000,
+        maxRetryMs: 60_000,
+      });
+      const done: number[] = [];
+      startJobWorker(
+        backend,
+        'outbound',
+        cfg,
+        async (p) => {
+          // The follower asked when taken and once more in the delayed set: it now waits there.
+          if (p.seq === 0) await waitFor(async () => followerAsks === 2 && (await backend.counts(q)).delayed === 1, 'the follower to be deferred');
+          done.push(p.seq);
+          next = p.seq + 1;
+          if (p.seq === 0) await promote(producer.queue, jobs[1]!.uuid);
+        },
+        { queueName: q, sequencer },
+      );
+      await producer.queue.addBulk(jobs.map((p) => ({ name: 'outbound', data: p, opts: { jobId: p.uuid } })));
+      await waitFor(async () => (await backend.counts(q)).completed === 2, 'both jobs to complete', 20_000);
+      expect(done).toEqual([0, 1]);
+      expect(sequencer.deferrals).toBe(1);
+      await promote(producer.queue, jobs[1]!.uuid); // completed: refused, quietly
+      await promote(producer.queue, 'no-such-job');
+      expect(await backend.counts(q)).toMatchObject({ completed: 2, delayed: 0, waiting: 0 });
+    });
+
     it('a job whose worker process is killed mid-job is processed again by another worker', async () => {
       const cfg = config();
       const q = queueName();
