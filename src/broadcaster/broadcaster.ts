@@ -318,12 +318,11 @@ export class Broadcaster {
     this.track(this.sendAck(message, sender, e));
   }
 
-  /** A signed ack copy (unsigned ones never get here): it counts only from a recipient of the message. */
   /**
-   * Records an ack copy. The store looks the original up inside the write
-   * (recordAck), not before it: a message is put on record while its copies
-   * go out, and every write asked for before the ack's is committed before
-   * the ack's runs, so an ack that overtakes that commit still finds it.
+   * A signed ack copy (unsigned ones never get here): it counts only from a
+   * recipient of the message. The store looks the original up inside the
+   * ack's own write (recordAck), so no read comes before it; only an ack that
+   * matches nothing is looked at again, to tell a sender mismatch apart.
    */
   private async onAck(ack: Acknowledgment, sender: PublicIdentity, e: InboundEnvelope): Promise<void> {
     const outcome = await this.opts.store.recordAck({

@@ -43,6 +43,11 @@ describe('deployment files', () => {
     expect(JSON.stringify(roomcast!.ports)).toContain('127.0.0.1');
     expect(roomcast!.depends_on?.redis?.condition).toBe('service_healthy');
     expect(Object.keys(config.volumes).sort()).toEqual(['redis-data', 'roomcast-data']);
+    // The bundled broker runs our configuration, with Nagle's algorithm off.
+    const brokerConf = dataOf(mosquitto!).find((v) => /config\/mosquitto\.conf:\/mosquitto\/config\/roomcast\.conf(:ro)?$/.test(v));
+    expect(mosquitto!.command).toEqual(['mosquitto', '-c', '/mosquitto/config/roomcast.conf']);
+    expect(brokerConf).toBeDefined();
+    expect(await readFile(`${root}config/mosquitto.conf`, 'utf8')).toMatch(/^set_tcp_nodelay true$/m);
   });
 
   it('the Dockerfile builds in two stages and runs as the node user with /data as a volume', async () => {

@@ -113,6 +113,9 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<TestB
       `listener ${port} 127.0.0.1`,
       'allow_anonymous true',
       'persistence false',
+      // As the README advises operators: without it, Nagle's algorithm holds each small packet to a
+      // subscriber back until the previous one is acknowledged (up to the peer's delayed-ACK time, 40 ms).
+      'set_tcp_nodelay true',
       'log_dest stderr',
       'log_type error',
       'log_type warning',
