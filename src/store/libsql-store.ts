@@ -29,7 +29,7 @@ import * as identities from './identities.js';
 import * as messages from './messages.js';
 import * as preferences from './preferences.js';
 import * as sends from './sends.js';
-import { LibsqlRoomStore } from './rooms.js';
+import { LibsqlRoomStore } from './libsql-rooms.js';
 import { platformState } from './platform-state.js';
 import { activityQueries } from './activity.js';
 import type { ActivityQueries } from './activity.js';

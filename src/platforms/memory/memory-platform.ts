@@ -20,19 +20,12 @@ import {
   RateLimitedError,
   roomKey,
 } from '../platform.js';
-import type {
-  Platform,
-  PlatformCapabilities,
-  PlatformId,
-  PlatformMessageId,
-  RoomAttachment,
-  RoomEvent,
-  RoomPost,
-  RoomRef,
-  RoomSender,
-  SenderLevel,
-  WriteKind,
-} from '../platform.js';
+import type { Platform, PlatformCapabilities, PlatformId, PlatformMessageId, RoomAttachment, RoomEvent, RoomPost, RoomRef, RoomSender, WriteKind } from '../platform.js';
+import { EventQueue } from './event-queue.js';
+import { snapshot, toEvent, toSender } from './timeline.js';
+import type { Entry, Reaction, SayOptions, SenderInput, TimelineEntry } from './timeline.js';
+
+export type { Reaction, SayOptions, SenderInput, TimelineEntry } from './timeline.js';
 
 /** Discord-like length, Matrix-like generosity in pace: tests that need a strict pace say so. */
 export const DEFAULT_MEMORY_CAPABILITIES: PlatformCapabilities = {
@@ -59,67 +52,6 @@ export interface MemoryPlatformOptions {
   readonly keep?: number;
 }
 
-/** What a person's message carries besides text. */
-export interface SayOptions {
-  readonly notice?: boolean;
-  readonly attachments?: readonly RoomAttachment[];
-  /** The message this one answers (its excerpt is the answered message's current text). */
-  readonly replyTo?: PlatformMessageId;
-}
-
-/** A person (or another bot) writing with `say`: a bare string is a member with that id and name. */
-export type SenderInput = string | { readonly id: string; readonly displayName?: string; readonly level?: SenderLevel };
-
-export interface Reaction {
-  readonly emoji: string;
-  /** User id of who reacted. */
-  readonly by: string;
-}
-
-/** One message in a room's timeline, as it stands now. */
-export interface TimelineEntry {
-  readonly id: PlatformMessageId;
-  readonly room: RoomRef;
-  readonly sender: RoomSender;
-  /** For the bot's posts that relay someone (RoomPost.author): who; the text then reads "author: text". */
-  readonly author?: string;
-  readonly attachments: readonly RoomAttachment[];
-  readonly replyTo?: PlatformMessageId;
-  /** Removed by a redaction (its text is then empty). */
-  readonly redacted: boolean;
-  /** The current text (after any edits). */
-  readonly text: string;
-  /** Every text the message has had, oldest first: versions[0] is the original. */
-  readonly versions: readonly string[];
-  readonly notice: boolean;
-  /** Written by the bot through the seam. */
-  readonly fromSelf: boolean;
-  readonly at: number;
-  readonly reactions: readonly Reaction[];
-}
-
-interface Entry {
-  readonly id: PlatformMessageId;
-  readonly room: RoomRef;
-  readonly sender: RoomSender;
-  readonly author?: string;
-  readonly attachments: readonly RoomAttachment[];
-  readonly replyTo?: PlatformMessageId;
-  redacted: boolean;
-  readonly versions: string[];
-  readonly notice: boolean;
-  readonly fromSelf: boolean;
-  readonly at: number;
-  readonly reactions: Reaction[];
-  /** Its key in `posted`, when the bot posted it with an idempotency key. */
-  readonly postedKey?: string;
-}
-
-interface Pending {
-  readonly event: RoomEvent;
-  readonly delivered?: { resolve: () => void; reject: (err: unknown) => void };
-}
-
 export class MemoryPlatform implements Platform {
   readonly id: PlatformId;
   readonly capabilities: PlatformCapabilities;
@@ -128,7 +60,7 @@ export class MemoryPlatform implements Platform {
   /** The bot's account, as the sender of its own posts. */
   readonly bot: RoomSender;
   /** Errors thrown by the bridge's onEvent, in order (say() also rejects with its event's error). */
-  readonly handlerErrors: unknown[] = [];
+  readonly handlerErrors: unknown[];
   /** Writes refused with RateLimitedError: a caller that respects the rate limit keeps this at 0. */
   rateLimitedWrites = 0;
 
@@ -139,10 +71,8 @@ export class MemoryPlatform implements Platform {
   private readonly posted = new Map<string, PlatformMessageId>();
   private readonly byId = new Map<PlatformMessageId, Entry>();
   private readonly keep: number;
-  private readonly queue: Pending[] = [];
   private readonly listeners = new Set<() => void>();
-  private handler: ((e: RoomEvent) => Promise<void>) | undefined;
-  private pumping: Promise<void> | undefined;
+  private readonly events: EventQueue;
   private nextId = 1;
 
   constructor(opts: MemoryPlatformOptions = {}) {
@@ -152,6 +82,8 @@ export class MemoryPlatform implements Platform {
     this.keep = opts.keep ?? Infinity;
     const bot = opts.bot ?? { id: '@roomcast:memory', displayName: 'roomcast' };
     this.bot = { ...bot, level: 'member' };
+    this.events = new EventQueue(() => this.changed());
+    this.handlerErrors = this.events.handlerErrors;
     if (this.capabilities.reactions) this.react = (room, target, emoji) => this.addReaction(room, target, emoji);
     if (this.capabilities.edits) this.edit = (room, target, msg) => this.replaceText(room, target, msg);
   }
@@ -159,9 +91,8 @@ export class MemoryPlatform implements Platform {
   // ---- the seam ----
 
   async start(onEvent: (e: RoomEvent) => Promise<void>): Promise<void> {
-    if (this.handler) throw new Error('memory platform is already started');
-    this.handler = onEvent;
-    this.kick();
+    if (this.events.started) throw new Error('memory platform is already started');
+    this.events.start(onEvent);
   }
 
   async post(room: RoomRef, msg: RoomPost): Promise<PlatformMessageId> {
@@ -178,13 +109,12 @@ export class MemoryPlatform implements Platform {
       ...(key === undefined ? {} : { postedKey: key }),
     });
     if (key !== undefined) this.posted.set(key, entry.id);
-    this.enqueue({ event: toEvent(entry) });
+    this.events.push(toEvent(entry));
     return entry.id;
   }
 
   async stop(): Promise<void> {
-    this.handler = undefined;
-    await this.pumping;
+    await this.events.stop();
   }
 
   // ---- driving it from a test ----
@@ -263,7 +193,7 @@ export class MemoryPlatform implements Platform {
     const respond = async (reply: string, opts: { private: boolean }) => {
       if (answer) throw new Error('a command is answered once');
       // Shown to the room as the answer to the command, like Discord's: not a channel write, so not paced.
-      if (!opts.private) this.enqueue({ event: toEvent(this.append(this.timelineOf(room), room, this.bot, reply, { notice: true, fromSelf: true })) });
+      if (!opts.private) this.events.push(toEvent(this.append(this.timelineOf(room), room, this.bot, reply, { notice: true, fromSelf: true })));
       answer = { text: reply, private: opts.private };
     };
     await this.deliver({ kind: 'command', room, id: this.newId(), sender: toSender(sender), text, respond, fromSelf: false, at: this.now() });
@@ -279,16 +209,12 @@ export class MemoryPlatform implements Platform {
 
   /** Resolves when every event written so far has been handled (or the platform is stopped). */
   async idle(): Promise<void> {
-    while (this.pumping) await this.pumping;
+    await this.events.idle();
   }
 
   /** Queues an event; while started, resolves once onEvent handled it (rejects with its error); while stopped, at once. */
-  private async deliver(event: RoomEvent): Promise<void> {
-    if (!this.handler) {
-      this.enqueue({ event });
-      return;
-    }
-    await new Promise<void>((resolve, reject) => this.enqueue({ event, delivered: { resolve, reject } }));
+  private deliver(event: RoomEvent): Promise<void> {
+    return this.events.deliver(event);
   }
 
   private newId(): PlatformMessageId {
@@ -348,7 +274,7 @@ export class MemoryPlatform implements Platform {
 
   /** Checks a write as a real platform would, and counts it against the room's budget for its kind. */
   private writable(room: RoomRef, text: string, kind: WriteKind = 'post'): Entry[] {
-    if (!this.handler) throw new Error('memory platform is not started');
+    if (!this.events.started) throw new Error('memory platform is not started');
     const timeline = this.timelineOf(room);
     if (text.length > this.capabilities.maxMessageChars) throw new MessageTooLongError(text.length, this.capabilities.maxMessageChars);
     const { limit, bucket } = limitFor(this.capabilities, kind);
@@ -413,77 +339,7 @@ export class MemoryPlatform implements Platform {
     return entry;
   }
 
-  private enqueue(p: Pending): void {
-    this.queue.push(p);
-    this.kick();
-  }
-
-  /** Starts the delivery loop unless it runs; it stops when the queue is empty or the platform stops. */
-  private kick(): void {
-    if (this.pumping || !this.handler || this.queue.length === 0) return;
-    // pump() starts on a later tick, so it always finds `pumping` set and is the one to clear it.
-    this.pumping = Promise.resolve().then(() => this.pump());
-  }
-
-  private async pump(): Promise<void> {
-    for (;;) {
-      const handler = this.handler;
-      const next = handler ? this.queue.shift() : undefined;
-      // Checked and cleared in one synchronous step, so an enqueue can never find a loop that is about to end.
-      if (!handler || !next) {
-        this.pumping = undefined;
-        return;
-      }
-      try {
-        await handler(next.event);
-        next.delivered?.resolve();
-      } catch (err) {
-        this.handlerErrors.push(err);
-        next.delivered?.reject(err);
-      }
-      this.changed();
-    }
-  }
-
   private changed(): void {
     for (const listener of [...this.listeners]) listener();
   }
-}
-
-function toSender(s: SenderInput): RoomSender {
-  if (typeof s === 'string') return { id: s, displayName: s, level: 'member' };
-  return { id: s.id, displayName: s.displayName ?? s.id, level: s.level ?? 'member' };
-}
-
-function toEvent(e: Entry, excerpt?: string): RoomEvent {
-  return {
-    kind: 'message',
-    room: e.room,
-    id: e.id,
-    sender: e.sender,
-    text: e.versions[0] ?? '',
-    fromSelf: e.fromSelf,
-    notice: e.notice,
-    at: e.at,
-    ...(e.attachments.length > 0 ? { attachments: e.attachments } : {}),
-    ...(e.replyTo === undefined ? {} : { replyTo: { id: e.replyTo, ...(excerpt === undefined ? {} : { excerpt }) } }),
-  };
-}
-
-function snapshot(e: Entry): TimelineEntry {
-  return {
-    id: e.id,
-    room: e.room,
-    sender: e.sender,
-    ...(e.author === undefined ? {} : { author: e.author }),
-    attachments: e.attachments,
-    ...(e.replyTo === undefined ? {} : { replyTo: e.replyTo }),
-    redacted: e.redacted,
-    text: e.redacted ? '' : (e.versions[e.versions.length - 1] ?? ''),
-    versions: [...e.versions],
-    notice: e.notice,
-    fromSelf: e.fromSelf,
-    at: e.at,
-    reactions: [...e.reactions],
-  };
 }
