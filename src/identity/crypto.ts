@@ -86,6 +86,11 @@ function verifyHash(signatureHex: string, hash: Uint8Array, xOnlyHex: string): b
   }
 }
 
+/** Verifies a Nostr event's signature over its id, as given (the caller checks that the id is the event's hash). */
+export function verifySignatureOverId(event: { readonly id: string; readonly sig: string; readonly pubkey: string }): boolean {
+  return HEX64.test(event.id) && verifyHash(event.sig, hexToBytes(event.id), event.pubkey);
+}
+
 /** Signs a Nostr event template (NIP-01): fills pubkey, id and sig. */
 export function signEvent(template: EventTemplate, privateKey: Uint8Array): NostrEvent {
   const unsigned = { ...template, pubkey: xOnlyPublicKey(privateKey) };

@@ -6,9 +6,24 @@
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { NostrRelay } from '@nostr-relay/core';
-import { createOutgoingNoticeMessage, createOutgoingOkMessage, EventRepository, LogLevel } from '@nostr-relay/common';
+import { createOutgoingNoticeMessage, createOutgoingOkMessage, EventRepository, EventUtils, LogLevel } from '@nostr-relay/common';
 import type { Event, EventRepositoryUpsertResult, Filter } from '@nostr-relay/common';
 import { Validator } from '@nostr-relay/validator';
+import { verifySignatureOverId } from '../identity/crypto.js';
+
+/**
+ * The relay's signature check: the WebAssembly secp256k1 the rest of
+ * roomcast uses. @nostr-relay/common's own (`EventUtils.isSigValid`, after
+ * its id check) runs @noble/curves on BigInts: in the bridge benchmark's
+ * Nostr runs it took some 60% of each relay process's CPU (perf: V8's
+ * BigInt division and multiplication), and the relays became the bottleneck.
+ * @nostr-relay/common has no option for it, so serveRelay puts this one in
+ * its place (the package is pinned exactly; test/relay/signature-check.test.ts
+ * fails if the hook stops being used).
+ */
+export function relaySignatureCheck(event: Event): boolean {
+  return verifySignatureOverId(event);
+}
 
 /** Keeps events in a Map; `find` honours ids, authors, kinds, since, until, #tags and limit (newest first). */
 export class MemoryEventRepository extends EventRepository {
@@ -82,6 +97,7 @@ export interface RelayServer {
 
 /** Starts listening; every incoming message is validated (signatures included) before the relay sees it. */
 export async function serveRelay(o: RelayServerOptions): Promise<RelayServer> {
+  EventUtils.isSigValid = relaySignatureCheck;
   const validator = new Validator();
   // filterResultCacheTtl 0: a REQ always reads the repository (the default caches results for 1 s).
   const relay = new NostrRelay(o.repository, {
