@@ -106,6 +106,11 @@ export async function startTestBridge(o: TestBridgeOptions): Promise<TestBridge>
     stop: async () => {
       await rt.stop();
       await pool.closeAll();
+      // Queues this bridge named and opened for itself are its own: removed, so a machine's Redis does not fill up with finished runs.
+      if (!o.queue && !o.queueNames && !embedded) {
+        const names = [queueNames.outbound, queueNames.inbound, `${queueNames.outbound}-hand-off`];
+        await Promise.all(names.map((n) => queue.queue(n).obliterate({ force: true }).catch(() => undefined)));
+      }
       if (!o.queue) await queue.close();
       if (!o.store) await store.close();
     },
