@@ -5,7 +5,8 @@
  * Mosquitto brokers and three relays run as their own processes. Prints a
  * table, or with --json one object; asserts nothing.
  *
- * Per network set (MQTT only, Nostr only, both): one room at full speed,
+ * Per network set (MQTT only, Nostr only, both; the peer listens on the
+ * set's networks only): one room at full speed,
  * 100 rooms at full speed (round robin), and one room at a fixed rate
  * (latency without backlog). Baselines from the raw libraries and the
  * crypto floor are measured in the same run.
