@@ -11,20 +11,6 @@ import type { Event, EventRepositoryUpsertResult, Filter } from '@nostr-relay/co
 import { Validator } from '@nostr-relay/validator';
 import { verifySignatureOverId } from '../identity/crypto.js';
 
-/**
- * The relay's signature check: the WebAssembly secp256k1 the rest of
- * roomcast uses. @nostr-relay/common's own (`EventUtils.isSigValid`, after
- * its id check) runs @noble/curves on BigInts: in the bridge benchmark's
- * Nostr runs it took some 60% of each relay process's CPU (perf: V8's
- * BigInt division and multiplication), and the relays became the bottleneck.
- * @nostr-relay/common has no option for it, so serveRelay puts this one in
- * its place (the package is pinned exactly; test/relay/signature-check.test.ts
- * fails if the hook stops being used).
- */
-export function relaySignatureCheck(event: Event): boolean {
-  return verifySignatureOverId(event);
-}
-
 /** Keeps events in a Map; `find` honours ids, authors, kinds, since, until, #tags and limit (newest first). */
 export class MemoryEventRepository extends EventRepository {
   readonly events = new Map<string, Event>();
@@ -97,7 +83,11 @@ export interface RelayServer {
 
 /** Starts listening; every incoming message is validated (signatures included) before the relay sees it. */
 export async function serveRelay(o: RelayServerOptions): Promise<RelayServer> {
-  EventUtils.isSigValid = relaySignatureCheck;
+  // Signatures checked with the WebAssembly secp256k1 the rest of roomcast uses. @nostr-relay/common's own
+  // check (after its id check) runs @noble/curves on BigInts: some 60% of each relay process's CPU in the
+  // bridge benchmark's Nostr runs, which made the relays the bottleneck. The package has no option for it
+  // and is pinned exactly; test/relay/signature-check.test.ts fails if this hook stops being used.
+  EventUtils.isSigValid = verifySignatureOverId;
   const validator = new Validator();
   // filterResultCacheTtl 0: a REQ always reads the repository (the default caches results for 1 s).
   const relay = new NostrRelay(o.repository, {

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EventUtils } from '@nostr-relay/common';
 import { finalizeEvent, generateSecretKey } from 'nostr-tools';
-import { relaySignatureCheck } from '../../src/relay/local-relay.js';
+import { verifySignatureOverId } from '../../src/identity/crypto.js';
 import { publishRaw, startRelay } from '../support/nostr-relay.js';
 import type { TestRelay } from '../support/nostr-relay.js';
 
@@ -28,7 +28,7 @@ describe('the local relay checks signatures with the WebAssembly verifier', () =
     const a = signed('a');
     const b = signed('b');
     const cases = [a, { ...a, sig: flip(a.sig) }, { ...a, sig: b.sig }, { ...a, pubkey: b.pubkey }, { ...a, sig: 'zz' }, { ...a, pubkey: 'f'.repeat(64) }];
-    expect(cases.map((e) => relaySignatureCheck(e))).toEqual([true, false, false, false, false, false]);
+    expect(cases.map((e) => verifySignatureOverId(e))).toEqual([true, false, false, false, false, false]);
   });
 
   it('accepts a signed event and refuses a forged one, through its own check', async () => {
@@ -47,6 +47,6 @@ describe('the local relay checks signatures with the WebAssembly verifier', () =
     } finally {
       check.mockRestore();
     }
-    expect(EventUtils.isSigValid).toBe(relaySignatureCheck);
+    expect(EventUtils.isSigValid).toBe(verifySignatureOverId);
   });
 });

@@ -44,19 +44,10 @@ export interface TimelineEntry {
   readonly reactions: readonly Reaction[];
 }
 
-/** A message as the platform keeps it. */
-export interface Entry {
-  readonly id: PlatformMessageId;
-  readonly room: RoomRef;
-  readonly sender: RoomSender;
-  readonly author?: string;
-  readonly attachments: readonly RoomAttachment[];
-  readonly replyTo?: PlatformMessageId;
+/** A message as the platform keeps it: what a snapshot shows but its current text, with the parts that change kept mutable. */
+export interface Entry extends Omit<TimelineEntry, 'text' | 'redacted' | 'versions' | 'reactions'> {
   redacted: boolean;
   readonly versions: string[];
-  readonly notice: boolean;
-  readonly fromSelf: boolean;
-  readonly at: number;
   readonly reactions: Reaction[];
   /** Its key in `posted`, when the bot posted it with an idempotency key. */
   readonly postedKey?: string;
