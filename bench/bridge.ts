@@ -33,7 +33,6 @@ import { platformMessageId } from '../src/platforms/platform.js';
 import type { PlatformMessageId, RoomRef } from '../src/platforms/platform.js';
 import { startTestBridge, TEST_REDIS_URL } from '../test/support/bridge.js';
 import type { TestBridge } from '../test/support/bridge.js';
-import { waitFor } from '../test/support/wait.js';
 import { bullmqJob, cryptoFloorMs, mqttRtt, pct, relayRtt } from './baselines.js';
 import { roomsBench, soakBench } from './bridge-scale.js';
 import type { ScaleDeps } from './bridge-scale.js';
@@ -213,7 +212,11 @@ async function burst(b: TestBridge, rooms: readonly RoomRef[], tag: string, n: n
     const id = await b.platform.say(rooms[i % rooms.length]!, MOD, text);
     ids.push({ id: platformMessageId(id), at, text });
   }
-  await waitFor(() => ids.every((x) => seen.has(x.text)), `the peer to have ${tag}`, 30 * 60_000, 50);
+  let arrived = 0;
+  await untilArrived(() => {
+    while (arrived < n && seen.has(ids[arrived]!.text)) arrived++;
+    return arrived === n ? 0 : ids.filter((x) => !seen.has(x.text)).length;
+  }, n, tag);
   const last = Math.max(...ids.map((x) => seen.get(x.text)!));
   return { perSecond: (n / (last - t0)) * 1000, latencies: ids.map((x) => seen.get(x.text)! - x.at), ids };
 }
@@ -231,11 +234,34 @@ async function paced(b: TestBridge, rooms: readonly RoomRef[], tag: string, n: n
     void b.platform.say(rooms[i % rooms.length]!, MOD, `${tag} ${i}`);
   }
   let arrived = 0;
-  await waitFor(() => {
+  await untilArrived(() => {
     while (arrived < n && seen.has(`${tag} ${arrived}`)) arrived++;
-    return arrived === n;
-  }, `the peer to have ${tag}`, 30 * 60_000, 50);
+    if (arrived === n) return 0;
+    let missing = 0;
+    for (let i = arrived; i < n; i++) if (!seen.has(`${tag} ${i}`)) missing++;
+    return missing;
+  }, n, tag);
   return Array.from(at, (t, i) => seen.get(`${tag} ${i}`)! - t);
+}
+
+/** How long the peer may receive nothing while messages are missing before they count as lost. */
+const LOST_AFTER_MS = 60_000;
+
+/**
+ * Resolves once `missing()` is 0. Throws, naming how many of `n` did not
+ * arrive, once nothing has arrived for LOST_AFTER_MS: a lost message fails
+ * the run instead of holding it until some distant timeout.
+ */
+async function untilArrived(missing: () => number, n: number, tag: string): Promise<void> {
+  let last = missing();
+  let progressAt = performance.now();
+  while (last > 0) {
+    await new Promise((r) => setTimeout(r, 50));
+    const now = missing();
+    if (now < last) progressAt = performance.now();
+    else if (performance.now() - progressAt > LOST_AFTER_MS) throw new Error(`${tag}: the peer is missing ${now} of ${n} messages and received none for ${LOST_AFTER_MS / 1000} s: lost`);
+    last = now;
+  }
 }
 
 /** This process's connections to the brokers and relays (the roomcast bridge's; the peer and the endpoints run in their own processes). */

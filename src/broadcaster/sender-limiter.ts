@@ -30,13 +30,19 @@ export interface SenderLimit {
 }
 
 /**
- * Sized above the most one busy peer legitimately sends: end to end a node
- * handles ~57 messages/s (README), and each arrives once per broker and relay
- * (6-7 copies with the defaults), with as many ack copies for ours: ~400
- * copies/s. A burst of 1000 absorbs a backlog replayed at reconnect. Lower
- * both where the peers are people.
+ * Sized above the most one legitimate sender can send: a roomcast room at the
+ * one-room target of 300 messages/s (README "Performance"), each message
+ * arriving once per endpoint of the default configuration (3 brokers, 3
+ * relays, XMTP: 7 copies), and as many ack copies again when we talk back:
+ * 4,200 copies/s. A copy over the limit is lost for good (the sender's
+ * network was told it arrived), so a limit below that pace loses a fast
+ * contact's messages: at 1,000 / 400 the bench's peer lost 267 of 4,000 from
+ * one room at 183 messages/s. The burst absorbs a backlog replayed at
+ * reconnect (a broker keeps up to 1,000 messages per session, times 3
+ * brokers, and the relays replay theirs). Lower both where the peers are
+ * people.
  */
-export const DEFAULT_SENDER_LIMIT: SenderLimit = { burst: 1000, refillPerSecond: 400 };
+export const DEFAULT_SENDER_LIMIT: SenderLimit = { burst: 20_000, refillPerSecond: 5_000 };
 
 const DEFAULT_MAX_KEYS = 10_000;
 
