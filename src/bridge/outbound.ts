@@ -98,6 +98,8 @@ export async function processOutbound(uuid: string, d: OutboundDeps, onPassed?: 
     p.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     writes.push(p);
   };
+  // Each copy's delivery, settled once every endpoint has answered; the loop goes on as soon as one endpoint took it.
+  const deliveries: Array<Promise<void>> = [];
   try {
     for (const { contact, copies } of perContact) {
       const peer = decodeMagnet(contact.magnetLink);
@@ -105,36 +107,49 @@ export async function processOutbound(uuid: string, d: OutboundDeps, onPassed?: 
         const before = await d.store.getSendResults(owner, copy.uuid);
         const done = new Set<ProtocolId>(before.filter((s) => s.ok).map((s) => s.protocol));
         const missing = all.filter((t) => !done.has(t));
+        let reached = done.size > 0;
         if (missing.length > 0) {
-          try {
-            const delivery = await broadcaster.deliver(peer, copy, missing, { record: false });
-            write(d.store.recordOutbound(outboundRecord(owner, contact.xOnly, copy), delivery.reports));
-            for (const r of delivery.reports) {
-              if (r.ok) done.add(r.transport);
-              else (isPermanentFailure(r.reason) ? permanent : failures).push(`${contact.name}: ${r.transport} ${r.reason ?? 'failed'}`);
-            }
-          } catch (err) {
-            // Sizes are checked before sending: no retry makes a message smaller.
-            if (!(err instanceof MessageTooLargeError)) throw err;
-            permanent.push(`${contact.name}: ${err.message}`);
-          }
+          let accepted: () => void = () => undefined;
+          const firstAccepted = new Promise<void>((resolve) => (accepted = resolve));
+          const delivery = broadcaster.deliver(peer, copy, missing, { record: false, onReached: accepted }).then(
+            (delivery) => {
+              write(d.store.recordOutbound(outboundRecord(owner, contact.xOnly, copy), delivery.reports));
+              for (const r of delivery.reports) {
+                if (r.ok) done.add(r.transport);
+                else (isPermanentFailure(r.reason) ? permanent : failures).push(`${contact.name}: ${r.transport} ${r.reason ?? 'failed'}`);
+              }
+            },
+            (err: unknown) => {
+              // Sizes are checked before sending: no retry makes a message smaller.
+              if (!(err instanceof MessageTooLargeError)) throw err;
+              permanent.push(`${contact.name}: ${err.message}`);
+            },
+          );
+          delivery.catch(() => undefined); // awaited below
+          deliveries.push(delivery);
+          // A slow endpoint (a broker that stopped answering) holds neither the next part nor the room's next
+          // message: every endpoint already has this copy on its connection, ahead of anything sent after it.
+          await Promise.race([firstAccepted.then(() => (reached = true)), delivery.then(() => undefined, () => undefined)]);
+          reached ||= done.size > 0;
         }
-        if (done.size === 0) {
+        if (!reached) {
           // Later parts wait until this one reached the contact: never part 2 before part 1.
           everyoneReached = false;
           break;
         }
       }
     }
-    if (everyoneReached && entry.state === 'queued') {
-      write(d.store.rooms.setOutboxState(entry.uuid, 'done'));
-      // Every contact has it: the room's next message need not wait for the commit. Its own writes are
-      // asked for after these, so they never commit first; and should these fail, this message is sent
-      // again after the next one, which only repeats what the contact already has (same uuid).
-      onPassed?.();
-    }
+    // Every contact has it: the room's next message need not wait for the endpoints still answering, nor for
+    // the commit of this one's state. Should this process die before that commit, this message is sent again
+    // after the next one, which only repeats what every contact already has (same uuid).
+    const passed = everyoneReached && entry.state === 'queued';
+    if (passed) onPassed?.();
+    await Promise.all(deliveries);
+    // Asked for in the same turn as the last send results, so they share a commit.
+    if (passed) write(d.store.rooms.setOutboxState(entry.uuid, 'done'));
     await Promise.all(writes);
   } finally {
+    await Promise.allSettled(deliveries);
     await Promise.allSettled(writes);
   }
   d.showReceipt(entry, false);

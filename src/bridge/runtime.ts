@@ -212,6 +212,8 @@ function outboundWorker(
         outcome = await processOutbound(job.uuid, d, () => {
           passed.add(job.uuid);
           sequencer.wake();
+          // A successor waiting in the delayed set goes now, not once every endpoint has answered for this one.
+          void d.store.rooms.nextQueuedOutbox(job).then((next) => promote(queue, next), () => undefined);
         });
       } finally {
         passed.delete(job.uuid);

@@ -177,9 +177,16 @@ export class Broadcaster {
    * `opts.record` is false: then the caller must have recorded the message
    * (recordOutbound with no reports) before calling, since a fast peer's ack
    * may come before the reports, and records the reports itself. The bridge
-   * does, to fold these writes into commits it makes anyway.
+   * does, to fold these writes into commits it makes anyway. `onReached` is
+   * called once, as soon as the first endpoint of any transport accepted the
+   * message, while slower endpoints are still being waited for.
    */
-  async deliver(to: PublicIdentity, message: PlainMessage, only?: readonly TransportId[], opts: { readonly record?: boolean } = {}): Promise<Delivery> {
+  async deliver(
+    to: PublicIdentity,
+    message: PlainMessage,
+    only?: readonly TransportId[],
+    opts: { readonly record?: boolean; readonly onReached?: () => void } = {},
+  ): Promise<Delivery> {
     // The same limits a receiving roomcast applies: what it would drop as oversized is not sent.
     if (message.content.length > this.opts.limits.maxContentChars) {
       throw new MessageTooLargeError(`message is longer than ${this.opts.limits.maxContentChars} characters`);
@@ -192,17 +199,23 @@ export class Broadcaster {
     const recording = opts.record !== false;
     // Recorded first: a fast peer's ack can arrive before every transport has reported.
     if (recording) await this.opts.store.recordOutbound(record, []);
-    const reports = await this.broadcast(to, { uuid: message.uuid, json }, only);
+    let reached = opts.onReached;
+    const onAccepted = () => {
+      const once = reached;
+      reached = undefined;
+      once?.();
+    };
+    const reports = await this.broadcast(to, { uuid: message.uuid, json }, only, onAccepted);
     if (recording) await this.opts.store.recordOutbound(record, reports);
     return { uuid: message.uuid, ok: reports.some((r) => r.ok), reports };
   }
 
   /** Sends on every chosen transport in parallel, skipping those the peer said it cannot use. */
-  private broadcast(to: PublicIdentity, payload: { uuid: string; json: string }, only?: readonly TransportId[]): Promise<SendReport[]> {
-    return this.sendSlots(() => this.broadcastNow(to, payload, only));
+  private broadcast(to: PublicIdentity, payload: { uuid: string; json: string }, only?: readonly TransportId[], onAccepted?: () => void): Promise<SendReport[]> {
+    return this.sendSlots(() => this.broadcastNow(to, payload, only, onAccepted));
   }
 
-  private async broadcastNow(to: PublicIdentity, payload: { uuid: string; json: string }, only?: readonly TransportId[]): Promise<SendReport[]> {
+  private async broadcastNow(to: PublicIdentity, payload: { uuid: string; json: string }, only?: readonly TransportId[], onAccepted?: () => void): Promise<SendReport[]> {
     const prefs = await this.opts.store.getChannelPreferences(this.identity.xOnly, to.xOnly);
     const cannotUse = new Set(prefs.filter((p) => p.cannotUse).map((p) => p.protocol));
     const chosen = this.opts.transports.filter((t) => !only || only.includes(t.id));
@@ -211,7 +224,7 @@ export class Broadcaster {
         if (cannotUse.has(t.id)) {
           return { transport: t.id, ok: false, endpoints: [], latencyMs: 0, reason: 'rejected', error: 'the peer says it cannot use this protocol' };
         }
-        const report = await t.send({ identity: to }, payload);
+        const report = await t.send({ identity: to }, payload, onAccepted);
         this.opts.metrics.sent.inc({ transport: t.id, outcome: report.ok ? 'ok' : 'failed' });
         if (report.ok) this.opts.metrics.sendLatency.observe({ transport: t.id }, report.latencyMs / 1000);
         return report;

@@ -41,12 +41,14 @@ export class HandOffTransport implements Transport {
     // Nothing to listen for: the listening process receives for this identity.
   }
 
-  async send(to: Peer, payload: OutboundPayload): Promise<SendReport> {
+  /** The listener reports all endpoints at once: `onAccepted` hears of them when its report arrives. */
+  async send(to: Peer, payload: OutboundPayload, onAccepted?: (endpoint: string) => void): Promise<SendReport> {
     if (this.stopped) {
       return summarize(this.id, this.capabilities.endpoints.map((endpoint) => ({ endpoint, ok: false, latencyMs: 0, reason: 'unreachable', error: 'transport stopped' })));
     }
     const report = await this.handOff({ network: this.id, from: this.identity.xOnly, to, payload });
     this.last = { ok: report.ok, at: Date.now(), ...(report.error !== undefined ? { error: report.error } : {}) };
+    for (const e of report.endpoints) if (e.ok) onAccepted?.(e.endpoint);
     return report;
   }
 

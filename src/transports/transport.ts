@@ -123,8 +123,12 @@ export interface Transport {
   /**
    * Sends to every endpoint in parallel. Never throws for a failed endpoint or
    * an unreachable network: reports it. Bounded by the transport's timeout.
+   * `onAccepted` is called as each endpoint accepts the payload (a broker's
+   * PUBACK, a relay's OK), at most once per endpoint and before send
+   * resolves, so a caller can go on at the first endpoint's pace while a slow
+   * one is still being waited for; it must not throw.
    */
-  send(to: Peer, payload: OutboundPayload): Promise<SendReport>;
+  send(to: Peer, payload: OutboundPayload, onAccepted?: (endpoint: string) => void): Promise<SendReport>;
   /** Connection state of each endpoint, in configuration order. */
   status(): EndpointStatus[];
   /** Closes every connection it holds (shared ones close with their last user); idempotent; after it, send reports failure. */

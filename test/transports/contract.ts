@@ -88,6 +88,24 @@ export function runTransportContract(name: string, harness: () => ContractHarnes
       expect(new Set(inboxB.map((e) => e.endpoint)).size).toBe(h.endpointCount);
     });
 
+    it('tells of each endpoint that accepted a send, once, before the send resolves; of none when none accepted', async () => {
+      const { h, alice, bob, a } = await pair();
+      const events: string[] = [];
+      const sending = a.send({ identity: publicPart(bob) }, payload(alice, 'each endpoint tells'), (endpoint) => events.push(`accepted ${endpoint}`));
+      const report = await sending.then((r) => (events.push('resolved'), r));
+      const accepted = report.endpoints.filter((e) => e.ok).map((e) => `accepted ${e.endpoint}`);
+      expect(accepted).toHaveLength(h.endpointCount);
+      expect(events.slice(0, -1).sort()).toEqual([...accepted].sort());
+      expect(events.at(-1)).toBe('resolved');
+
+      const nowhere = await h.makeUnreachable(testContext(alice));
+      started.push(nowhere);
+      await nowhere.start(async () => undefined);
+      const told: string[] = [];
+      expect((await nowhere.send({ identity: publicPart(bob) }, payload(alice, 'nobody takes this'), (endpoint) => told.push(endpoint))).ok).toBe(false);
+      expect(told).toEqual([]);
+    });
+
     it('delivers to a seed peer (no advertised capabilities) in the seed format', async () => {
       const { h, alice, bob, a, inboxB } = await pair();
       const seedBob = identityFromPrivateKeys(bob.secp256k1PrivateKey, bob.ed25519PrivateKey, []);

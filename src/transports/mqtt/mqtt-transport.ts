@@ -127,7 +127,7 @@ export class MqttTransport implements Transport {
     return this.starting;
   }
 
-  async send(to: Peer, payload: OutboundPayload): Promise<SendReport> {
+  async send(to: Peer, payload: OutboundPayload, onAccepted?: (endpoint: string) => void): Promise<SendReport> {
     const startedAt = Date.now();
     const failAll = (reason: FailureReason, error: string): SendReport =>
       summarize(
@@ -148,7 +148,11 @@ export class MqttTransport implements Transport {
       const wire = buildEnvelope(this.ctx.identity, peer, payload.json, Date.now());
       const topic = dmTopic(peer.xOnly);
       const results: EndpointResult[] = await Promise.all(
-        this.brokers.map((b) => b.value.connection.publish(topic, wire, this.config.sendTimeoutMs, startedAt)),
+        this.brokers.map(async (b) => {
+          const result = await b.value.connection.publish(topic, wire, this.config.sendTimeoutMs, startedAt);
+          if (result.ok) onAccepted?.(result.endpoint);
+          return result;
+        }),
       );
       const report = summarize('mqtt', results);
       this.ctx.log.debug(

@@ -104,7 +104,7 @@ export class NostrTransport implements Transport {
     this.log.debug({ relays: this.slots.length, connected: up }, 'nostr transport listening');
   }
 
-  async send(to: Peer, payload: OutboundPayload): Promise<SendReport> {
+  async send(to: Peer, payload: OutboundPayload, onAccepted?: (endpoint: string) => void): Promise<SendReport> {
     const t0 = Date.now();
     const all = (reason: FailureReason, error: string): SendReport =>
       summarize(
@@ -136,6 +136,7 @@ export class NostrTransport implements Transport {
         const relay = s.relay.value;
         const outcome = await relay.main.publish(eventId, frame, this.config.publishTimeoutMs);
         const latencyMs = Date.now() - t0;
+        if (outcome.ok) onAccepted?.(relay.label);
         return outcome.ok
           ? { endpoint: relay.label, ok: true, latencyMs }
           : { endpoint: relay.label, ok: false, latencyMs, reason: outcome.reason, error: outcome.error };

@@ -149,7 +149,7 @@ export class XmtpTransport implements Transport {
     void this.connectLoop();
   }
 
-  async send(to: Peer, payload: OutboundPayload): Promise<SendReport> {
+  async send(to: Peer, payload: OutboundPayload, onAccepted?: (endpoint: string) => void): Promise<SendReport> {
     const startedAt = Date.now();
     const fail = (reason: FailureReason, error: string): SendReport =>
       summarize('xmtp', [{ endpoint: this.endpoint, ok: false, latencyMs: Date.now() - startedAt, reason, error }]);
@@ -172,6 +172,7 @@ export class XmtpTransport implements Transport {
       const remaining = Math.max(1, this.config.sendTimeoutMs - (Date.now() - startedAt));
       await withTimeout(session.session.sendDm(address, payload.json), remaining, 'xmtp send');
       this.ctx.log.debug({ transport: 'xmtp', uuid: payload.uuid }, 'xmtp send');
+      onAccepted?.(this.endpoint);
       return summarize('xmtp', [{ endpoint: this.endpoint, ok: true, latencyMs: Date.now() - startedAt }]);
     } catch (err) {
       const failure = classifyXmtpError(err);

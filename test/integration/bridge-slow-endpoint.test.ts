@@ -1,0 +1,64 @@
+/**
+ * One endpoint that stops answering (a broker frozen with SIGSTOP: its socket
+ * stays open, no PUBACK comes) must not set a room's pace. A room's next
+ * message goes once the last one reached its contact on some endpoint, while
+ * the frozen broker's answer is still awaited; once the broker wakes, every
+ * send is recorded as it answered.
+ */
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { roomMessageUuid } from '../../src/bridge/bridge.js';
+import type { PlatformMessageId } from '../../src/platforms/platform.js';
+import { startTestBridge } from '../support/bridge.js';
+import { startNetwork } from '../support/network.js';
+import type { TestNetwork } from '../support/network.js';
+import { MODERATOR, peerContact } from '../support/peer-contact.js';
+import { waitFor } from '../support/wait.js';
+
+let net: TestNetwork;
+beforeAll(async () => {
+  net = await startNetwork(3, 1);
+});
+afterAll(async () => {
+  await net?.stop();
+});
+
+/** The pid of the process listening on `port` (the broker's Mosquitto). */
+function listener(port: number): number {
+  const out = execFileSync('ss', ['-ltnpH', `sport = :${port}`]).toString();
+  const pid = /pid=(\d+)/.exec(out)?.[1];
+  if (!pid) throw new Error(`nothing listens on ${port}: ${out}`);
+  return Number(pid);
+}
+
+describe('a room with a frozen broker', () => {
+  it('sends its next messages at the other brokers’ pace, and records the frozen one’s answers once it wakes', async () => {
+    // The frozen broker's sends time out only after a minute: the messages below must not wait for that.
+    const b = await startTestBridge({ net, transports: { nostr: { enabled: false }, mqtt: { sendTimeoutMs: 60_000 } } });
+    const { peer, room, texts } = await peerContact(b, net, '!frozen');
+    const frozen = listener(net.brokers[0]!.port);
+    process.kill(frozen, 'SIGSTOP');
+    try {
+      const ids: PlatformMessageId[] = [];
+      for (let i = 0; i < 3; i++) ids.push(await b.platform.say(room, MODERATOR, `while frozen ${i}`));
+      await waitFor(() => texts().length === 3, 'all three at the peer, before the frozen broker answered', 30_000);
+      expect(texts()).toEqual(['while frozen 0', 'while frozen 1', 'while frozen 2']);
+      // The first message's job still waits for the frozen broker: its successors did not.
+      const first = await b.queue.queue(b.queueNames.outbound).getJob(roomMessageUuid({ room, id: ids[0]! }));
+      expect(await first?.getState()).toBe('active');
+
+      process.kill(frozen, 'SIGCONT');
+      for (const id of ids) {
+        const uuid = roomMessageUuid({ room, id });
+        await waitFor(async () => (await b.store.rooms.getOutbox(uuid))?.state === 'done', `message ${id} done`, 30_000);
+        const copy = (await b.store.rooms.listOutboxCopies(uuid))[0]!;
+        const results = await b.store.getSendResults(copy.owner, copy.uuid);
+        expect(results.filter((r) => r.ok).map((r) => r.endpoint).sort()).toEqual(net.brokers.map((x) => x.url).sort());
+      }
+    } finally {
+      process.kill(frozen, 'SIGCONT');
+      await peer.close();
+      await b.stop();
+    }
+  }, 90_000);
+});
