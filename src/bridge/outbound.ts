@@ -128,7 +128,8 @@ export async function processOutbound(uuid: string, d: OutboundDeps, onPassed?: 
           delivery.catch(() => undefined); // awaited below
           deliveries.push(delivery);
           // A slow endpoint (a broker that stopped answering) holds neither the next part nor the room's next
-          // message: every endpoint already has this copy on its connection, ahead of anything sent after it.
+          // message: every broker and relay already has this copy on its connection, ahead of anything sent
+          // after it, and the endpoint that took it first has it on its way to the contact.
           await Promise.race([firstAccepted.then(() => (reached = true)), delivery.then(() => undefined, () => undefined)]);
           reached ||= done.size > 0;
         }
