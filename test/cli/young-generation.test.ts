@@ -15,6 +15,12 @@ import { describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const ROOT = new URL('../..', import.meta.url).pathname;
 const MB = 1024 * 1024;
+/**
+ * Two 16 MB semi-spaces, and the pages V8 may hold past them on a loaded
+ * machine (34.5 MB seen once in a full parallel run); unflagged the probe
+ * sees 128 MB.
+ */
+const CAPPED = 40 * MB;
 
 const PROBE = `
 import v8 from 'node:v8';
@@ -39,17 +45,17 @@ async function youngGeneration(cmd: string, args: string[]): Promise<number> {
 
 describe('young generation', () => {
   it('the bin script (its shebang) runs node with a 32 MB young generation', async () => {
-    expect(await youngGeneration(join(ROOT, 'bin/roomcast.js'), ['--version'])).toBeLessThanOrEqual(32 * MB);
+    expect(await youngGeneration(join(ROOT, 'bin/roomcast.js'), ['--version'])).toBeLessThanOrEqual(CAPPED);
   });
 
   it('npm start and npm run roomcast do too, and so does the Docker image', async () => {
-    expect(await youngGeneration('npm', ['run', '--silent', 'roomcast', '--', '--version'])).toBeLessThanOrEqual(32 * MB);
+    expect(await youngGeneration('npm', ['run', '--silent', 'roomcast', '--', '--version'])).toBeLessThanOrEqual(CAPPED);
     const scripts = (JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
     expect(scripts['start']).toBe(`${scripts['roomcast']} start`);
     expect(await readFile(join(ROOT, 'Dockerfile'), 'utf8')).toContain('ENTRYPOINT ["node", "--max-semi-space-size=16", "bin/roomcast.js"]');
   });
 
   it('without the flag it would grow past that (the probe can tell)', async () => {
-    expect(await youngGeneration(process.execPath, [join(ROOT, 'bin/roomcast.js'), '--version'])).toBeGreaterThan(32 * MB);
+    expect(await youngGeneration(process.execPath, [join(ROOT, 'bin/roomcast.js'), '--version'])).toBeGreaterThan(CAPPED);
   });
 });
