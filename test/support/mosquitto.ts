@@ -25,6 +25,12 @@ export interface TestBroker {
   restart(): Promise<void>;
 }
 
+/** A Mosquitto process: a TestBroker that can also be frozen (SIGSTOP: its sockets stay open, nothing answers) and thawed. */
+export interface MosquittoBroker extends TestBroker {
+  freeze(): void;
+  thaw(): void;
+}
+
 const MOSQUITTO_CANDIDATES = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto'];
 
 export function mosquittoBinary(): string {
@@ -97,7 +103,7 @@ export interface MosquittoOptions {
 }
 
 /** Starts a real Mosquitto on 127.0.0.1. */
-export async function startMosquitto(opts: MosquittoOptions = {}): Promise<TestBroker> {
+export async function startMosquitto(opts: MosquittoOptions = {}): Promise<MosquittoBroker> {
   const binary = mosquittoBinary();
   const dir = await mkdtemp(join(tmpdir(), 'roomcast-mosquitto-'));
   // Readable by the unprivileged `mosquitto` user the broker switches to.
@@ -172,6 +178,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<TestB
   async function terminate(): Promise<void> {
     const c = child;
     if (!c || exited(c)) return;
+    c.kill('SIGCONT'); // a frozen broker handles SIGTERM only once it runs again
     c.kill('SIGTERM');
     const timer = setTimeout(() => c.kill('SIGKILL'), 3000);
     await waitExit(c);
@@ -193,6 +200,12 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<TestB
       return port;
     },
     kill,
+    freeze() {
+      if (child && !exited(child)) child.kill('SIGSTOP');
+    },
+    thaw() {
+      if (child && !exited(child)) child.kill('SIGCONT');
+    },
     async restart() {
       if (stopped) throw new Error('broker was stopped for good');
       await terminate();
@@ -208,7 +221,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<TestB
 }
 
 /** Starts `n` Mosquitto brokers in parallel. */
-export function startMosquittos(n: number): Promise<TestBroker[]> {
+export function startMosquittos(n: number): Promise<MosquittoBroker[]> {
   return Promise.all(Array.from({ length: n }, () => startMosquitto()));
 }
 

@@ -17,12 +17,12 @@ import type { Node } from '../../src/node.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import type { Logger } from '../../src/observability/logger.js';
 import { startMosquittos } from './mosquitto.js';
-import type { TestBroker } from './mosquitto.js';
+import type { MosquittoBroker } from './mosquitto.js';
 import { startRelays } from './nostr-relay.js';
 import type { TestRelay } from './nostr-relay.js';
 
 export interface TestNetwork {
-  readonly brokers: TestBroker[];
+  readonly brokers: MosquittoBroker[];
   readonly relays: TestRelay[];
   stop(): Promise<void>;
 }
