@@ -135,16 +135,27 @@ export interface TcpCut {
   readonly url: string;
   cut(): Promise<void>;
   resume(): Promise<void>;
+  /** Stops passing bytes either way while keeping every connection open (a relay that stopped answering); new connections are held too. */
+  freeze(): void;
+  /** Passes bytes again, what was held first. */
+  thaw(): void;
   close(): Promise<void>;
 }
 
 export async function startTcpCut(targetPort: number): Promise<TcpCut> {
   const sockets = new Set<Socket>();
+  const pairs = new Set<{ client: Socket; upstream: Socket }>();
+  let frozen = false;
   let server: Server | undefined;
   let port = 0;
+  const join = (p: { client: Socket; upstream: Socket }) => {
+    p.client.pipe(p.upstream);
+    p.upstream.pipe(p.client);
+  };
   const listen = async () => {
     const srv = createServer((client) => {
       const upstream = new Socket();
+      const pair = { client, upstream };
       sockets.add(client);
       sockets.add(upstream);
       const drop = () => {
@@ -152,12 +163,14 @@ export async function startTcpCut(targetPort: number): Promise<TcpCut> {
         upstream.destroy();
         sockets.delete(client);
         sockets.delete(upstream);
+        pairs.delete(pair);
       };
       client.on('error', drop).on('close', drop);
       upstream.on('error', drop).on('close', drop);
+      client.pause();
       upstream.connect(targetPort, '127.0.0.1', () => {
-        client.pipe(upstream);
-        upstream.pipe(client);
+        pairs.add(pair);
+        if (!frozen) join(pair);
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -172,6 +185,7 @@ export async function startTcpCut(targetPort: number): Promise<TcpCut> {
     server = undefined;
     for (const s of sockets) s.destroy();
     sockets.clear();
+    pairs.clear();
     if (srv) await new Promise<void>((resolve) => srv.close(() => resolve()));
   };
   await listen();
@@ -181,6 +195,19 @@ export async function startTcpCut(targetPort: number): Promise<TcpCut> {
     },
     cut,
     resume: listen,
+    freeze() {
+      frozen = true;
+      for (const p of pairs) {
+        p.client.unpipe(p.upstream);
+        p.upstream.unpipe(p.client);
+        p.client.pause();
+        p.upstream.pause();
+      }
+    },
+    thaw() {
+      frozen = false;
+      for (const p of pairs) join(p);
+    },
     close: cut,
   };
 }

@@ -15,7 +15,7 @@ import { MqttTransport, mqttClientId } from '../../src/transports/mqtt/mqtt-tran
 import { testContext } from '../support/context.js';
 import { sleep, waitFor } from '../support/wait.js';
 import { freePort, startMosquitto, startMosquittos } from '../support/mosquitto.js';
-import type { TestBroker } from '../support/mosquitto.js';
+import type { MosquittoBroker } from '../support/mosquitto.js';
 import { startAedes } from '../support/aedes-broker.js';
 
 const FAST = { connectTimeoutMs: 2000, sendTimeoutMs: 1500, reconnectMinMs: 100, reconnectMaxMs: 1000 };
@@ -43,7 +43,7 @@ describe('mqtt transport resilience', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function brokers(n: number): Promise<TestBroker[]> {
+  async function brokers(n: number): Promise<MosquittoBroker[]> {
     const list = await startMosquittos(n);
     cleanups.push(async () => void (await Promise.all(list.map((b) => b.stop()))));
     return list;
@@ -98,6 +98,33 @@ describe('mqtt transport resilience', () => {
     const report = await a.send({ identity: publicPart(bob) }, p);
     expect(report.endpoints.map((e) => e.ok)).toEqual([true, true, true]);
     await waitFor(() => inbox.some((e) => e.body === p.json && e.endpoint === urls[1]), 'a copy via the restarted broker');
+  });
+
+  it('gives up on a broker that stopped answering with its socket open after one send timeout: later sends fail at once; back when it answers again', async () => {
+    const bs = await brokers(3);
+    const urls = bs.map((b) => b.url);
+    const alice = generateIdentity();
+    const bob = generateIdentity();
+    const { inbox } = await listening(bob, urls);
+    const { t: a } = await listening(alice, urls);
+    await waitFor(() => a.status().every((s) => s.connected), 'alice connected to all three');
+    bs[1]!.freeze();
+    try {
+      const first = await a.send({ identity: publicPart(bob) }, payload(alice, 'into the silence'));
+      expect(first.endpoints.map((e) => e.ok)).toEqual([true, false, true]);
+      expect(first.endpoints[1]!.reason).toBe('timeout');
+      // Without this, mqtt.js would notice only after 1.5 × its 30 s keepalive, every send waiting its timeout meanwhile.
+      await waitFor(() => !a.status()[1]!.connected && /no answer from the broker for 1500 ms/.test(a.status()[1]!.lastError ?? ''), 'the silent broker given up');
+      const next = await a.send({ identity: publicPart(bob) }, payload(alice, 'without waiting'));
+      expect(next.endpoints.map((e) => e.ok)).toEqual([true, false, true]);
+      expect(next.endpoints[1]!.reason).toBe('unreachable');
+    } finally {
+      bs[1]!.thaw();
+    }
+    await waitFor(() => a.status().every((s) => s.connected), 'alice back on the broker once it answers', 20_000);
+    const p = payload(alice, 'after the thaw');
+    expect((await a.send({ identity: publicPart(bob) }, p)).endpoints.every((e) => e.ok)).toBe(true);
+    await waitFor(() => inbox.some((e) => e.body === p.json && e.endpoint === urls[1]), 'a copy via that broker');
   });
 
   it('connects later to a broker that was down at start, without a restart', async () => {

@@ -97,6 +97,35 @@ describe('nostr transport resilience', () => {
     expect(all).not.toContain('t0ken');
   });
 
+  it('gives up on a relay that stopped answering with its socket open after one publish timeout: later sends fail at once; back when it answers again', async () => {
+    const rs = await relaysFor(3);
+    const silent = await startTcpCut(rs[1]!.port);
+    cleanups.push(() => silent.close());
+    const alice = generateIdentity();
+    const bob = generateIdentity();
+    const urls = [rs[0]!.url, silent.url, rs[2]!.url];
+    const { t: b, inbox } = await listen(bob, rs.map((r) => r.url));
+    const { t: a } = await listen(alice, urls, testContext(alice), { publishTimeoutMs: 1500 });
+    await waitFor(() => a.status().every((s) => s.connected) && b.status().every((s) => s.connected), 'both connected', LONG);
+    silent.freeze();
+    try {
+      const first = await a.send({ identity: publicPart(bob) }, payload(alice, 'into the silence'));
+      expect(first.endpoints.map((e) => e.ok)).toEqual([true, false, true]);
+      expect(first.endpoints[1]!.reason).toBe('timeout');
+      // Without this, the pings would notice only after two 30 s intervals, every publish waiting its timeout meanwhile.
+      await waitFor(() => !a.status()[1]!.connected, 'the silent relay given up');
+      const next = await a.send({ identity: publicPart(bob) }, payload(alice, 'without waiting'));
+      expect(next.endpoints.map((e) => e.ok)).toEqual([true, false, true]);
+      expect(next.endpoints[1]!.reason).toBe('unreachable');
+    } finally {
+      silent.thaw();
+    }
+    await waitFor(() => a.status().every((s) => s.connected), 'alice back on the relay once it answers', LONG);
+    const m = payload(alice, 'after the thaw');
+    expect((await a.send({ identity: publicPart(bob) }, m)).endpoints.every((e) => e.ok)).toBe(true);
+    await waitFor(() => copies(inbox, m.json).length === 3, 'm from three relays', LONG);
+  });
+
   it('fetches what was published while the receiver was cut off, once its connection returns', async () => {
     const [relay] = await relaysFor(1);
     const cut: TcpCut = await startTcpCut(relay!.port);

@@ -96,6 +96,8 @@ export class BrokerConnection {
   private readyWaiters: Array<() => void> = [];
   /** Oversized PUBLISHes passed to mqtt.js as empty stubs (packet id → announced size), to be acknowledged and dropped. */
   private readonly stubs = new Map<number, number>();
+  /** When the broker last sent us anything (any packet), to tell a broker that stopped answering from a slow PUBACK. */
+  private lastHeardAt = 0;
 
   constructor(private readonly opts: BrokerConnectionOptions) {
     this.endpoint = redactUrl(opts.url);
@@ -186,6 +188,9 @@ export class BrokerConnection {
     this.client = client;
     client.handleMessage = (packet, callback) => this.handleMessage(packet, callback);
     client.on('connect', (connack) => this.onConnect(connack));
+    client.on('packetreceive', () => {
+      this.lastHeardAt = Date.now();
+    });
     client.on('close', () => this.onClose());
     client.on('error', (err) => {
       this.lastError = describe(err);
@@ -255,10 +260,15 @@ export class BrokerConnection {
         clearTimeout(timer);
         resolve({ endpoint, latencyMs: Date.now() - startedAt, ...r });
       };
-      const timer = setTimeout(
-        () => finish({ ok: false, reason: client.connected ? 'timeout' : 'unreachable', error: `no PUBACK within ${timeoutMs} ms` }),
-        timeoutMs,
-      );
+      const sentAt = Date.now();
+      const timer = setTimeout(() => {
+        finish({ ok: false, reason: client.connected ? 'timeout' : 'unreachable', error: `no PUBACK within ${timeoutMs} ms` });
+        // Not a packet from the broker in all that time: it stopped answering with its socket still open (a
+        // frozen process, a dead link). mqtt.js's keepalive would find out only after 45 s, every send
+        // waiting its full timeout meanwhile; closing the connection now makes sends fail at once while
+        // mqtt.js reconnects with backoff.
+        if (client === this.client && client.connected && this.lastHeardAt < sentAt) this.dropSilent(client, timeoutMs);
+      }, timeoutMs);
       try {
         client.publish(topic, payload, { qos: 1, retain: false }, (err) => {
           if (err) finish({ ok: false, reason: client.connected ? 'error' : 'unreachable', error: describe(err) });
@@ -378,6 +388,12 @@ export class BrokerConnection {
       else keep.push(w);
     }
     this.topicWaiters = keep;
+  }
+
+  /** Closes a connection whose broker stopped answering; mqtt.js reconnects as after any close. */
+  private dropSilent(client: MqttClient, silentMs: number): void {
+    this.lastError = `no answer from the broker for ${silentMs} ms`;
+    client.stream.destroy();
   }
 
   private onClose(): void {

@@ -58,6 +58,8 @@ export class RelayConnection {
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
+  /** When the relay last sent us anything (a frame or a pong), to tell a relay that stopped answering from a slow OK. */
+  private lastHeardAt = 0;
   private alive = true;
   private readonly subs = new SubscriptionSet();
   /** Counts subscribeAll calls: only the newest one opens its subscriptions. */
@@ -154,11 +156,22 @@ export class RelayConnection {
     if (this.stopped || !this.isOpen || !ws || ws.readyState !== WebSocket.OPEN) {
       return Promise.resolve({ ok: false, reason: 'unreachable', error: this.stopped ? 'transport stopped' : 'not connected' });
     }
-    return this.pending.wait(eventId, timeoutMs, (fail) =>
+    const sentAt = Date.now();
+    const outcome = this.pending.wait(eventId, timeoutMs, (fail) =>
       ws.send(frame, (err) => {
         if (err) fail(`send failed: ${err.message}`);
       }),
     );
+    void outcome.then((o) => {
+      // Not a frame nor a pong in all that time: the relay stopped answering with its socket open. The pings
+      // would find out only after two intervals, every publish waiting its full timeout meanwhile; closing
+      // now makes publishes fail at once while the connection is made again.
+      if (!o.ok && o.reason === 'timeout' && ws === this.ws && this.lastHeardAt < sentAt) {
+        this.log.debug({ relay: this.label }, 'nostr: relay silent for a whole publish timeout; reconnecting');
+        ws.terminate();
+      }
+    });
+    return outcome;
   }
 
   /** Closes the connection and stops reconnecting; idempotent. */
@@ -227,6 +240,7 @@ export class RelayConnection {
     ws.on('message', (data: RawData) => {
       if (gen !== this.gen) return;
       this.alive = true;
+      this.lastHeardAt = Date.now();
       try {
         this.onFrame(gen, rawToString(data), Date.now());
       } catch (err) {
@@ -235,6 +249,7 @@ export class RelayConnection {
     });
     ws.on('pong', () => {
       this.alive = true;
+      this.lastHeardAt = Date.now();
       this.markProgress(gen, Date.now());
     });
     ws.on('error', (err: Error) => {
