@@ -266,8 +266,11 @@ export class BrokerConnection {
         // Not a packet from the broker in all that time: it stopped answering with its socket still open (a
         // frozen process, a dead link). mqtt.js's keepalive would find out only after 45 s, every send
         // waiting its full timeout meanwhile; closing the connection now makes sends fail at once while
-        // mqtt.js reconnects with backoff.
-        if (client === this.client && client.connected && this.lastHeardAt < sentAt) this.dropSilent(client, timeoutMs);
+        // mqtt.js reconnects with backoff. Looked at after this turn's reads (setImmediate), so packets
+        // already waiting on a busy event loop count as heard.
+        setImmediate(() => {
+          if (client === this.client && client.connected && this.lastHeardAt < sentAt) this.dropSilent(client, timeoutMs);
+        });
       }, timeoutMs);
       try {
         client.publish(topic, payload, { qos: 1, retain: false }, (err) => {
