@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { generateIdentity } from '../src/identity/keys.js';
 import type { Identity } from '../src/identity/keys.js';
+import type { QueueConfigInput } from '../src/queue/config.js';
 import { startTestBridge } from '../test/support/bridge.js';
 import type { TestBridge } from '../test/support/bridge.js';
 import type { benchNetwork } from './network.js';
@@ -27,6 +28,8 @@ type Net = Awaited<ReturnType<typeof benchNetwork>>;
 
 export interface ScaleDeps {
   readonly net: Net;
+  /** Queue settings of every bridge the bench starts (--concurrency). */
+  readonly queueConfig: QueueConfigInput;
   readonly peerMagnet: string;
   readonly seen: Map<string, number>;
   readonly say: (s: string) => void;
@@ -50,7 +53,7 @@ export interface ScaleFigures {
 export async function roomsBench(count: number, n: number, d: ScaleDeps): Promise<ScaleFigures> {
   const service: Identity = generateIdentity();
   const storeUrl = `file:${join(await mkdtemp(join(tmpdir(), 'rc-bench-rooms-')), 'roomcast.db')}`;
-  const first = await startTestBridge({ net: d.net, storeUrl, service });
+  const first = await startTestBridge({ net: d.net, storeUrl, service, queueConfig: d.queueConfig });
   const t0 = performance.now();
   try {
     for (let i = 0; i < count; i++) await d.addContact(first, `!scale-${i}`, d.peerMagnet);
@@ -61,7 +64,7 @@ export async function roomsBench(count: number, n: number, d: ScaleDeps): Promis
   d.say(`rooms: ${count} bridged in ${bridgeRoomsS.toFixed(1)} s\n`);
 
   const t1 = performance.now();
-  const b = await startTestBridge({ net: d.net, storeUrl, service });
+  const b = await startTestBridge({ net: d.net, storeUrl, service, queueConfig: d.queueConfig });
   const startS = (performance.now() - t1) / 1000;
   try {
     const sockets = d.countSockets();
@@ -90,7 +93,7 @@ export async function roomsBench(count: number, n: number, d: ScaleDeps): Promis
  */
 export async function soakBench(n: number, rate: number, roomCount: number, d: ScaleDeps): Promise<{ samples: Array<{ s: number; rss_mb: number; heap_mb: number }>; rss_growth_pct: number; latency_p50_ms: number }> {
   // The platform keeps each room's last 50 messages: its own history must not pass for the bridge's growth.
-  const b = await startTestBridge({ net: d.net, platform: new MemoryPlatform({ keep: 50 }) });
+  const b = await startTestBridge({ net: d.net, platform: new MemoryPlatform({ keep: 50 }), queueConfig: d.queueConfig });
   const samples: Array<{ s: number; rss_mb: number; heap_mb: number }> = [];
   const t0 = performance.now();
   const sample = () => {

@@ -17,6 +17,8 @@
  *   --json         one JSON object on stdout; progress on stderr
  *   --rooms N      instead: N bridged rooms (start time, sockets, RSS, throughput; bench/bridge-scale.ts)
  *   --soak         instead: --messages (default 100,000) at --rate (default 25/s) over 100 rooms, RSS and heap every 10 s
+ *   --latency L    comma-separated ms added to the i-th broker's and relay's round trip (delay-proxy.ts): distant endpoints
+ *   --concurrency N  the bridge's queue.concurrency (default: the config default)
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -26,6 +28,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { BridgeConfigSchema } from '../src/bridge/config.js';
+import type { QueueConfigInput } from '../src/queue/config.js';
 import { saveIdentity } from '../src/identity/key-file.js';
 import { generateIdentity } from '../src/identity/keys.js';
 import type { Identity } from '../src/identity/keys.js';
@@ -62,14 +65,18 @@ interface RunFigures {
 export async function bridgeBench(argv: readonly string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv.filter((a) => a !== '--bridge'),
-    options: { messages: { type: 'string' }, rate: { type: 'string' }, networks: { type: 'string' }, json: { type: 'boolean' }, rooms: { type: 'string' }, soak: { type: 'boolean' } },
+    options: { messages: { type: 'string' }, rate: { type: 'string' }, networks: { type: 'string' }, json: { type: 'boolean' }, rooms: { type: 'string' }, soak: { type: 'boolean' }, latency: { type: 'string' }, concurrency: { type: 'string' } },
   });
   const n = Number(values.messages ?? (values.soak ? 100_000 : 5000));
   const rate = Number(values.rate ?? 100);
   const sets = (values.networks ?? 'mqtt,nostr,both').split(',') as NetworkSet[];
   const say = (s: string) => (values.json ? process.stderr : process.stdout).write(s);
 
-  const net = await benchNetwork(3, 3);
+  // --latency 10,40,200: ms added to the i-th broker's and relay's round trip (distant endpoints, each at its own distance).
+  const latency = values.latency ? values.latency.split(',').map(Number) : [];
+  if (latency.some((x) => !Number.isFinite(x) || x < 0)) throw new Error(`--latency takes milliseconds, comma-separated (got ${values.latency})`);
+  const net = await benchNetwork(3, 3, latency);
+  const queueConfig: QueueConfigInput = values.concurrency ? { concurrency: Number(values.concurrency) } : {};
   const peerIdentity = generateIdentity();
   const peerMagnet = encodeMagnet(peerIdentity);
   const seen = new Map<string, number>();
@@ -77,7 +84,8 @@ export async function bridgeBench(argv: readonly string[]): Promise<void> {
   let peer = values.rooms !== undefined || values.soak ? await startPeer(peerIdentity, net, 'both', seen) : undefined;
 
   try {
-    say(`## bridge path: ${n} messages per run, 3 Mosquitto + 3 relays (own processes), Redis, a roomcast peer process that acks\n`);
+    const far = latency.length > 0 ? `, each reached with ${latency.join(' / ')} ms more round trip` : '';
+    say(`## bridge path: ${n} messages per run, 3 Mosquitto + 3 relays (own processes${far}), Redis, a roomcast peer process that acks\n`);
     const baseline_ms = {
       mqtt_rtt_p50: await mqttRtt(net.brokers[0]!.url),
       nostr_rtt_p50: await relayRtt(net.relays[0]!.url),
@@ -86,7 +94,7 @@ export async function bridgeBench(argv: readonly string[]): Promise<void> {
     const floor = cryptoFloorMs();
     say(`baselines: MQTT QoS1 round trip p50 ${baseline_ms.mqtt_rtt_p50} ms · relay EVENT→OK p50 ${baseline_ms.nostr_rtt_p50} ms · BullMQ job p50 ${baseline_ms.bullmq_job_p50} ms · crypto floor ${floor.toFixed(2)} ms per MQTT message + ack\n`);
 
-    const scale: ScaleDeps = { net, peerMagnet, seen, say, countSockets: endpointSockets(net), addContact, burst, paced };
+    const scale: ScaleDeps = { net, queueConfig, peerMagnet, seen, say, countSockets: endpointSockets(net), addContact, burst, paced };
     if (values.rooms !== undefined || values.soak) {
       const soakRate = Number(values.rate ?? 25);
       const result = values.soak ? { messages: n, rate: soakRate, soak: await soakBench(n, soakRate, ROOMS, scale) } : { messages: n, baseline_ms, ...(await roomsBench(Number(values.rooms), n, scale)) };
@@ -100,7 +108,7 @@ export async function bridgeBench(argv: readonly string[]): Promise<void> {
       // verifying gift wraps nobody reads) without being part of the path measured.
       peer = await startPeer(peerIdentity, net, set, seen);
       try {
-        networks[set] = await runSet(set, n, rate, rtt, net, peerMagnet, seen, say);
+        networks[set] = await runSet(set, { n, rate, rtt, net, queueConfig, peerMagnet, seen, say });
       } finally {
         await peer.stop();
         peer = undefined;
@@ -141,17 +149,20 @@ async function startPeer(identity: Identity, net: Endpoints, set: NetworkSet, se
   };
 }
 
-async function runSet(
-  set: NetworkSet,
-  n: number,
-  rate: number,
-  rtt: number,
-  net: Awaited<ReturnType<typeof benchNetwork>>,
-  peerMagnet: string,
-  seen: Map<string, number>,
-  say: (s: string) => void,
-): Promise<RunFigures> {
-  const b = await startTestBridge({ net, transports: { mqtt: { enabled: set !== 'nostr' }, nostr: { enabled: set !== 'mqtt' } } });
+/** What one network set's run needs: its size and fixed rate, the raw round trip it is compared with, the network and the peer. */
+interface RunOptions {
+  readonly n: number;
+  readonly rate: number;
+  readonly rtt: number;
+  readonly net: Awaited<ReturnType<typeof benchNetwork>>;
+  readonly queueConfig: QueueConfigInput;
+  readonly peerMagnet: string;
+  readonly seen: Map<string, number>;
+  readonly say: (s: string) => void;
+}
+
+async function runSet(set: NetworkSet, { n, rate, rtt, net, queueConfig, peerMagnet, seen, say }: RunOptions): Promise<RunFigures> {
+  const b = await startTestBridge({ net, queueConfig, transports: { mqtt: { enabled: set !== 'nostr' }, nostr: { enabled: set !== 'mqtt' } } });
   let rss = 0;
   const sampler = setInterval(() => (rss = Math.max(rss, process.memoryUsage().rss)), 200);
   // Timestamps each delivered reaction (✔️) as the bridge writes it (the platform's own method, wrapped).

@@ -40,9 +40,12 @@ export interface BroadcasterOptions {
   readonly reject: RejectSink;
   readonly limits: ParseLimits;
   /**
-   * Sends (messages and acks) in flight at once. Building a send is CPU work
-   * (signatures, encryption); bounding it keeps the event loop free, so a
-   * timeout measures the network, not a queue of our own work.
+   * Sends (messages and acks) being built and published at once. Building a
+   * send is CPU work (signatures, encryption); bounding it keeps the event
+   * loop free, so a timeout measures the network, not a queue of our own
+   * work. A send counts until an endpoint has accepted it (by then every
+   * transport has built and written it) or it has failed everywhere: waiting
+   * for slower endpoints takes no slot.
    */
   readonly maxConcurrentSends: number;
   /** Token bucket per sender for inbound copies (config limits.perSender); default DEFAULT_SENDER_LIMIT. */
@@ -210,9 +213,25 @@ export class Broadcaster {
     return { uuid: message.uuid, ok: reports.some((r) => r.ok), reports };
   }
 
-  /** Sends on every chosen transport in parallel, skipping those the peer said it cannot use. */
+  /**
+   * Sends on every chosen transport in parallel, skipping those the peer said
+   * it cannot use. Its send slot is given back at the first endpoint's
+   * acceptance (or when every transport has reported), not after the slowest
+   * endpoint: a distant broker must not bound how many sends a room has out.
+   */
   private broadcast(to: PublicIdentity, payload: { uuid: string; json: string }, only?: readonly TransportId[], onAccepted?: () => void): Promise<SendReport[]> {
-    return this.sendSlots(() => this.broadcastNow(to, payload, only, onAccepted));
+    let reports!: Promise<SendReport[]>;
+    const slot = this.sendSlots(
+      () =>
+        new Promise<void>((release) => {
+          reports = this.broadcastNow(to, payload, only, () => {
+            release();
+            onAccepted?.();
+          });
+          void reports.finally(release).catch(() => undefined);
+        }),
+    );
+    return slot.then(() => reports);
   }
 
   private async broadcastNow(to: PublicIdentity, payload: { uuid: string; json: string }, only?: readonly TransportId[], onAccepted?: () => void): Promise<SendReport[]> {

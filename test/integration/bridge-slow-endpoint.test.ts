@@ -8,8 +8,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { roomMessageUuid } from '../../src/bridge/bridge.js';
 import type { PlatformMessageId } from '../../src/platforms/platform.js';
+import { publicPart } from '../../src/identity/keys.js';
 import { startTestBridge } from '../support/bridge.js';
-import { startNetwork } from '../support/network.js';
+import { openTestNode, startNetwork } from '../support/network.js';
 import type { TestNetwork } from '../support/network.js';
 import { MODERATOR, peerContact } from '../support/peer-contact.js';
 import { waitFor } from '../support/wait.js';
@@ -52,4 +53,28 @@ describe('a room with a frozen broker', () => {
       await b.stop();
     }
   }, 90_000);
+
+  it('a node with one send slot sends on while a frozen broker is awaited: the slot is given back at the first acceptance', async () => {
+    const alice = await openTestNode(net, { maxConcurrentSends: 1 });
+    const bob = await openTestNode(net);
+    const got: string[] = [];
+    bob.broadcaster.on('message', (e) => got.push(e.message.content));
+    const frozen = net.brokers[0]!;
+    try {
+      await Promise.all([alice.broadcaster.start(), bob.broadcaster.start()]);
+      frozen.freeze();
+      let firstSettled = false;
+      const first = alice.broadcaster.send(publicPart(bob.identity), 'one').finally(() => (firstSettled = true));
+      const second = alice.broadcaster.send(publicPart(bob.identity), 'two');
+      await waitFor(() => got.includes('two'), 'the second message at bob', 30_000);
+      // The first still waits for the frozen broker's answer (until its 2 s timeout); it no longer holds the slot.
+      expect(firstSettled).toBe(false);
+      frozen.thaw();
+      expect((await first).ok).toBe(true);
+      expect((await second).ok).toBe(true);
+    } finally {
+      frozen.thaw();
+      await Promise.all([alice.close(), bob.close()]);
+    }
+  }, 60_000);
 });

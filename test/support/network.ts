@@ -52,6 +52,8 @@ export interface TestNodeOptions {
   maxMessageBytes?: number;
   /** limits.perSender of the node's config. */
   perSender?: { burst: number; refillPerSecond: number };
+  /** limits.maxConcurrentSends of the node's config. */
+  maxConcurrentSends?: number;
   log?: Logger;
 }
 
@@ -68,12 +70,17 @@ export async function openTestNode(net: Endpoints, o: TestNodeOptions = {}): Pro
   if (!o.dir || o.identity) await saveIdentity(identityFile, o.identity ?? generateIdentity(), true);
   const configFile = join(dir, 'roomcast.yaml');
   const fast = { connectTimeoutMs: 2000, reconnectMinMs: 100, reconnectMaxMs: 1000 };
+  const limits = {
+    ...(o.maxMessageBytes ? { maxMessageBytes: o.maxMessageBytes } : {}),
+    ...(o.perSender ? { perSender: o.perSender } : {}),
+    ...(o.maxConcurrentSends ? { maxConcurrentSends: o.maxConcurrentSends } : {}),
+  };
   await writeFile(
     configFile,
     stringify({
       dataDir: dir,
       logLevel: 'silent',
-      ...(o.maxMessageBytes || o.perSender ? { limits: { ...(o.maxMessageBytes ? { maxMessageBytes: o.maxMessageBytes } : {}), ...(o.perSender ? { perSender: o.perSender } : {}) } } : {}),
+      ...(Object.keys(limits).length > 0 ? { limits } : {}),
       transports: {
         mqtt: { brokers: net.brokers.map((b) => b.url), acceptUnsigned: o.acceptUnsigned ?? false, sendTimeoutMs: 2000, ...fast },
         nostr: { relays: net.relays.map((r) => r.url), publishTimeoutMs: 2000, ...fast },
