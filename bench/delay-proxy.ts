@@ -14,21 +14,29 @@ if (!listenPort || !targetPort || delayMs === undefined || !(delayMs >= 0)) {
   process.exit(2);
 }
 
-/** Copies `from` to `to`, each chunk `delayMs` later; closes `to` after the last chunk once `from` ends. */
+/**
+ * Copies `from` to `to`, each chunk `delayMs` later; ends `to` after the last
+ * chunk once `from` ends, and destroys it (as late) once `from` is gone.
+ */
 function delayed(from: Socket, to: Socket): void {
   from.on('data', (chunk) => setTimeout(() => to.write(chunk), delayMs));
   from.on('end', () => setTimeout(() => to.end(), delayMs));
+  from.on('close', () => setTimeout(() => to.destroy(), delayMs));
 }
 
 const server = createServer((client) => {
   client.setNoDelay(true);
   const upstream = new Socket();
+  // A closed side is passed on by delayed(), after what it sent; an error drops both at once.
   const drop = () => {
     client.destroy();
     upstream.destroy();
   };
-  client.on('error', drop).on('close', drop);
-  upstream.on('error', drop).on('close', drop);
+  client.on('error', drop);
+  upstream.on('error', drop);
+  client.once('close', () => {
+    if (upstream.connecting) upstream.destroy(); // gone before there was anything to pass on
+  });
   client.pause();
   upstream.connect(targetPort, '127.0.0.1', () => {
     upstream.setNoDelay(true);

@@ -27,7 +27,7 @@ export async function benchNetwork(brokerCount = 3, relayCount = 3, latencyMs: r
     }),
   );
   const proxies: Array<{ stop(): Promise<void> }> = [];
-  const far = async <E extends { readonly url: string }>(list: readonly E[]) =>
+  const far = async (list: ReadonlyArray<{ readonly url: string }>) =>
     latencyMs.length === 0
       ? list.map((e) => ({ url: e.url }))
       : Promise.all(
