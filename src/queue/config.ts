@@ -44,9 +44,12 @@ export const QueueConfigSchema = z
      * endpoint has answered (its room's next message goes at the first
      * answer), so the slots, divided by the slowest endpoint's round trip,
      * bound a process's pace: 64 keeps up with 300 messages/s past a 200 ms
-     * relay (`npm run bench -- --bridge --latency 10,40,200`).
+     * relay, 4 with 20 (`npm run bench -- --bridge --latency 10,40,200
+     * --concurrency N`). The default stays 4: with 64, a killed worker leaves
+     * that many jobs to recover, and the worker-kill test outran its minute
+     * once in three runs.
      */
-    concurrency: z.number().int().min(1).max(256).default(64),
+    concurrency: z.number().int().min(1).max(256).default(4),
     /** Completed jobs kept per queue (the newest); older ones are removed. Failed jobs are always kept. */
     removeOnComplete: z.number().int().min(0).max(1_000_000).default(1000),
     /** How long a worker's claim on a job lasts without renewal; a worker that dies loses its jobs after this. */

@@ -9,7 +9,7 @@ describe('queue config', () => {
     expect(cfg).toEqual({
       attempts: 8,
       backoffMs: 1000,
-      concurrency: 64,
+      concurrency: 4,
       removeOnComplete: 1000,
       lockDurationMs: 30_000,
       stalledIntervalMs: 30_000,
@@ -24,7 +24,7 @@ describe('queue config', () => {
       removeOnComplete: { count: 1000 },
       removeOnFail: false,
     });
-    expect(workerDefaults(cfg)).toEqual({ concurrency: 64, lockDuration: 30_000, stalledInterval: 30_000, maxStalledCount: 1 });
+    expect(workerDefaults(cfg)).toEqual({ concurrency: 4, lockDuration: 30_000, stalledInterval: 30_000, maxStalledCount: 1 });
   });
 
   it('names the key that is wrong', () => {
